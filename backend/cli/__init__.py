@@ -1,0 +1,27 @@
+"""The ``s2m`` command line: one click group, one module per family of commands.
+
+Commands that need torch import the worker code inside the command, so ``s2m --help`` and the
+API-side commands stay light.
+"""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="speech2music")
+def main() -> None:
+    """Speech-to-music emotion recommendation: corpus, model, service and client commands."""
+
+
+def _register() -> None:
+    from backend.cli import corpus
+
+    main.add_command(corpus.corpus)
+
+
+_register()
+
+if __name__ == "__main__":
+    main()
