@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from flask import Flask, g
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -65,28 +64,6 @@ class Database:
         self.engine.dispose()
 
 
-def init_app(app: Flask) -> None:
-    """Give the app its database and close each request's session when the request ends."""
-    app.extensions["s2m_db"] = Database.from_settings(app.extensions["s2m_settings"])
-
-    @app.teardown_appcontext
-    def _close_session(_exc: BaseException | None) -> None:
-        session = g.pop("s2m_session", None)
-        if session is not None:
-            session.close()
-
-
-def get_database(app: Flask) -> Database:
-    return app.extensions["s2m_db"]
-
-
-def request_session() -> Session:
-    """Return the session of the current request, opening it on first use."""
-    from flask import current_app
-
-    if "s2m_session" not in g:
-        g.s2m_session = get_database(current_app).sessions()
-    return g.s2m_session
 
 
 def alembic_config(url: str):  # -> alembic.config.Config (imported lazily: only the CLI needs it)

@@ -289,7 +289,3 @@ class VectorStore:
             hits.append(Hit(track_id=uuid.UUID(str(point.id)), score=float(score), payload=dict(point.payload or {})))
         return hits
 
-
-def init_app(app) -> None:  # noqa: ANN001 - flask.Flask, kept untyped to avoid the import here
-    """Give the app its vector store."""
-    app.extensions["s2m_vectors"] = VectorStore.from_settings(app.extensions["s2m_settings"])
