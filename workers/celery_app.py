@@ -28,6 +28,8 @@ def broker_transport_options(settings: Settings) -> dict[str, Any]:
             "data_folder_out": str(queue_folder),
             "processed_folder": str(processed),
             "store_processed": False,
+            # How often an idle worker looks for new message files (kombu's default is 1 s).
+            "polling_interval": 0.2,
         }
     # A task still unacknowledged this long after delivery (its worker died) is delivered again;
     # workers sweep for such tasks at start and then every few seconds.
