@@ -16,9 +16,16 @@ def main() -> None:
 
 
 def _register() -> None:
-    from backend.cli import corpus
+    from backend.cli import corpus, evaluate
 
     main.add_command(corpus.corpus)
+    main.add_command(evaluate.evaluate)
+    main.add_command(evaluate.analyze)
+
+    from backend.cli import ops  # service operations: db, requeue, reconcile, reindex, worker, api
+
+    for command in ops.COMMANDS:
+        main.add_command(command)
 
 
 _register()
