@@ -16,9 +16,11 @@ import numpy as np
 import soundfile as sf
 
 from workers.corpus.arrange import DRUM_CHANNEL, PAD_CHANNEL, MidiNote, ScoreNotes, arrange, part_channel
+from workers.corpus.effects import set_level
 from workers.corpus.moods import Arrangement
 
 MUSIC_RATE = 22_050
+MUSIC_DBFS = -20.0  # RMS level music clips are normalised to
 SOUNDFONTS = (Path("/usr/share/sounds/sf2/FluidR3_GM.sf2"), Path("/usr/share/sounds/sf2/TimGM6mb.sf2"))
 # music21 corpus collections used, with the share of scores drawn from each. Multi-tune ABC
 # books (essenFolksong, oneills1850) are left out: music21 parses the whole book for one tune.
@@ -150,7 +152,7 @@ class MusicClip:
 
 
 def render_clip(clip: MusicClip, work_dir: Path) -> np.ndarray:
-    """Arrange, write MIDI, render and trim one clip to its length with a short fade-out."""
+    """Arrange, write MIDI, render, trim to length with a fade-out and normalise the level."""
     score = load_score(clip.score_id)
     notes = arrange(score, clip.arrangement, clip.seconds, random.Random(clip.seed))
     with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
@@ -161,4 +163,5 @@ def render_clip(clip: MusicClip, work_dir: Path) -> np.ndarray:
     audio = np.pad(audio, (0, max(0, length - len(audio))))[:length]
     fade = min(length, int(1.0 * MUSIC_RATE))
     audio[length - fade :] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
-    return audio
+    # Catalogues are loudness-normalised, so loudness must not give the mood away.
+    return set_level(audio, MUSIC_DBFS + random.Random(clip.seed).uniform(-2.0, 2.0))
