@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from dataclasses import dataclass
 
@@ -79,7 +80,8 @@ def arrange(score: ScoreNotes, arrangement: Arrangement, seconds: float, rng: ra
         out += _pad(notes, score.bar_quarters, beat, shift, score, arrangement)
     if arrangement.percussion:
         out += percussion(arrangement.percussion, seconds, beat, score.bar_quarters, arrangement.velocity[0], rng)
-    return [n for n in out if 0 <= n.start < seconds]
+    end = seconds + 0.3  # nothing sounds past the clip, so fluidsynth stops soon after it
+    return [dataclasses.replace(n, length=min(n.length, end - n.start)) for n in out if 0 <= n.start < seconds]
 
 
 def _window(score: ScoreNotes, quarters: float, rng: random.Random) -> list[tuple[float, float, int, int]]:

@@ -66,18 +66,19 @@ def build_corpus(
     problems = [e.missing_reason() for e in engines if not e.available()]
     for problem in problems:
         log.warning("speech engine missing, building without it: %s", problem)
-    try:
-        speech_jobs = plan_speech(usable, spec, seed)
-    except RuntimeError as error:
-        raise CorpusError(str(error)) from None
     music_jobs: list[tuple[ManifestRow, MusicClip]] = []
     renderer_problem = music.missing_renderer()
-    if renderer_problem:
-        log.warning("music renderer missing, building speech only: %s", renderer_problem)
-        problems.append(renderer_problem)
-    else:
-        scores = music.score_catalogue(spec.scores, seed)
-        music_jobs = sorted(plan_music(scores, music.available_soundfonts(), spec, seed), key=lambda j: j[1].score_id)
+    try:
+        speech_jobs = plan_speech(usable, spec, seed)
+        if renderer_problem:
+            log.warning("music renderer missing, building speech only: %s", renderer_problem)
+            problems.append(renderer_problem)
+        else:
+            scores = music.score_catalogue(spec.scores, seed)
+            music_jobs = plan_music(scores, music.available_soundfonts(), spec, seed)
+    except RuntimeError as error:
+        raise CorpusError(str(error)) from None
+    music_jobs.sort(key=lambda job: job[1].score_id)  # neighbouring jobs reuse a parsed score
     work_dir = out_dir / ".work"
     work_dir.mkdir()
     jobs = [(out_dir, row, job) for row, job in speech_jobs + music_jobs]

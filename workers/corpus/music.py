@@ -130,6 +130,7 @@ def write_midi(notes: list[MidiNote], arrangement: Arrangement, parts: int, path
 def render_midi(midi_path: Path, soundfont: Path, wav_path: Path) -> np.ndarray:
     """Render MIDI with fluidsynth at 22.05 kHz and return the mono mix."""
     args = ["fluidsynth", "-n", "-i", "-q", "-g", "0.6", "-r", str(MUSIC_RATE), "-o", "synth.cpu-cores=1",
+            "-o", "synth.dynamic-sample-loading=1",  # load only the instruments used: 2-3x faster
             "-F", str(wav_path), str(soundfont), str(midi_path)]
     done = subprocess.run(args, capture_output=True, text=True, check=False)
     if done.returncode != 0 or not wav_path.exists():

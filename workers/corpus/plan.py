@@ -36,6 +36,7 @@ class SizeSpec:
     music_seconds: tuple[float, float]
     scores: int
     emotional_share: float = 0.25  # share of non-neutral utterances with emotionally worded text
+    two_sentence_share: float = 0.25  # share of utterances that add a second (neutral) sentence
 
 
 SIZES: dict[str, SizeSpec] = {
@@ -88,6 +89,8 @@ def plan_speech(engines: Sequence[SpeechEngine], spec: SizeSpec, seed: int) -> l
                 engine, voice = rng.choice(by_engine[rng.choices(names, weights)[0]])
                 emotional = label in worded_texts and rng.random() < spec.emotional_share
                 text = next(worded_texts[label] if emotional else neutral_texts)
+                if rng.random() < spec.two_sentence_share:
+                    text += " " + next(neutral_texts)
                 utterance = Utterance(engine, voice, text, draw_prosody(label, rng),
                                       effects.draw_acoustics(rng), rng.getrandbits(31))
                 row = make_row(f"speech-{split}-{label}-{k:05d}", "speech", split, label,

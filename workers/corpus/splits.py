@@ -43,15 +43,22 @@ def assign_groups(
 ) -> dict[str, str]:
     """Map each group to a split, partitioning each stratum on its own so each spans all splits.
 
-    A stratum with fewer than three groups goes to train whole (it cannot fill every split).
+    Strata too small to fill every split are pooled and partitioned together; if even the pool
+    is too small, its groups go to train.
     """
     assignment: dict[str, str] = {}
+    leftovers: list[str] = []
     for name in sorted(strata):
         groups = sorted(set(strata[name]))
         if len(groups) < len(SPLITS):
-            assignment.update({g: "train" for g in groups})
+            leftovers += groups
             continue
         for split, members in partition(groups, seed=hash_seed(seed, name), fractions=fractions).items():
+            assignment.update({g: split for g in members})
+    if len(leftovers) < len(SPLITS):
+        assignment.update({g: "train" for g in leftovers})
+    else:
+        for split, members in partition(leftovers, seed=hash_seed(seed, "leftovers"), fractions=fractions).items():
             assignment.update({g: split for g in members})
     return assignment
 
