@@ -120,6 +120,15 @@ def test_sox_chain_resamples_first_and_applies_only_what_the_engine_did_not():
     assert "tempo" in left and "pitch" in left
 
 
+def test_trim_silence_cuts_margins_only():
+    rate = 16_000
+    tone = np.sin(np.arange(rate) * 0.1).astype(np.float32)
+    padded = np.concatenate([np.zeros(rate // 2, np.float32), tone, np.zeros(rate, np.float32)])
+    trimmed = effects.trim_silence(padded, rate)
+    assert rate <= len(trimmed) <= rate + 4 * 320
+    assert len(effects.trim_silence(np.zeros(rate, np.float32), rate)) == rate
+
+
 def test_stretch_pauses_lengthens_gaps_only():
     rate = 16_000
     tone = np.sin(np.arange(rate // 2) * 0.1).astype(np.float32)

@@ -111,6 +111,19 @@ def run_sox(src: Path, dst: Path, effects: list[str]) -> None:
         raise RuntimeError(f"sox failed on {src}: {done.stderr.strip()}")
 
 
+def trim_silence(samples: np.ndarray, sample_rate: int, threshold: float = 0.02) -> np.ndarray:
+    """Cut leading and trailing stretches quieter than ``threshold`` of the peak (20 ms frames)."""
+    frame = max(1, int(0.02 * sample_rate))
+    frames = len(samples) // frame
+    if frames < 2:
+        return samples
+    energy = np.abs(samples[: frames * frame]).reshape(frames, frame).max(axis=1)
+    loud = np.flatnonzero(energy > threshold * (energy.max() + 1e-12))
+    if loud.size == 0:
+        return samples
+    return samples[max(0, loud[0] - 1) * frame : min(frames, loud[-1] + 2) * frame]
+
+
 def stretch_pauses(samples: np.ndarray, sample_rate: int, factor: float) -> np.ndarray:
     """Lengthen (or shorten) the silent gaps inside an utterance by ``factor``."""
     frame = int(0.02 * sample_rate)
