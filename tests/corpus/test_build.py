@@ -26,8 +26,17 @@ def test_layout_matches_manifest(small_corpus):
     assert on_disk == {r.path for r in rows}
     for row in rows:
         assert row.path == f"{row.modality}/{row.split}/{row.label}/{Path(row.path).name}"
-    assert (root / "CORPUS.md").is_file()
     assert not (root / ".work").exists()
+
+
+def test_data_card_counts_match_the_manifest(small_corpus):
+    root, rows = small_corpus
+    card = (root / "CORPUS.md").read_text()
+    for modality, labels in LABELS.items():
+        for label in labels:
+            cells = [sum(1 for r in rows if (r.modality, r.label, r.split) == (modality, label, s)) for s in SPLITS]
+            assert f"| {label} | {' | '.join(map(str, cells))} | {sum(cells)} |" in card
+    assert "## Known limits" in card and "espeak-ng" in card
 
 
 def test_manifest_columns_and_values(small_corpus):
