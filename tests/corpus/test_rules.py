@@ -13,6 +13,8 @@ from workers.corpus import effects, sentences
 from workers.corpus.arrange import DRUM_CHANNEL, PAD_CHANNEL, ScoreNotes, arrange, change_mode
 from workers.corpus.manifest import SPLITS, make_row, read_manifest, write_manifest
 from workers.corpus.moods import STYLES, draw_arrangement
+from workers.corpus.music import score_catalogue
+from workers.corpus.songs import generate_song
 from workers.corpus.prosody import RULES, draw_prosody
 from workers.corpus.splits import assign_groups, partition, split_counts
 
@@ -162,3 +164,21 @@ def test_manifest_round_trip(tmp_path):
     (tmp_path / "bad.csv").write_text("path,label\nx,sad\n")
     with pytest.raises(ValueError, match="columns"):
         read_manifest(tmp_path / "bad.csv")
+
+
+def test_generated_songs_are_reproducible_three_part_scores():
+    song = generate_song(42)
+    assert song == generate_song(42) and song != generate_song(43)
+    assert song.parts == 3 and {part for *_, part in song.notes} == {0, 1, 2}
+    assert song.length == pytest.approx(64.0)
+    melody = [pitch for _, _, pitch, part in song.notes if part == 0]
+    bass = [pitch for _, _, pitch, part in song.notes if part == 2]
+    assert max(bass) < min(melody)
+
+
+def test_score_catalogue_mixes_collections_and_generated_songs():
+    scores = score_catalogue(100, seed=0)
+    assert len(scores) == len(set(scores)) == 100
+    collections = {s.split("/")[0] for s in scores}
+    assert {"bach", "ryansMammoth", "palestrina", "generated"} <= collections
+    assert score_catalogue(100, seed=0) == scores
