@@ -53,11 +53,13 @@ def available_soundfonts() -> list[Path]:
 def score_catalogue(count: int, seed: int) -> list[str]:
     """Draw ``count`` score ids: music21 corpus files ("collection/file") spread over collections,
     and a share of generated songs."""
+    import music21
     from music21 import corpus
 
+    root = Path(music21.__file__).parent / "corpus"
     by_collection: dict[str, list[str]] = {}
     for path in corpus.getCorePaths():
-        rel = str(path).split("/corpus/", 1)[-1]
+        rel = Path(path).relative_to(root).as_posix()
         collection = rel.split("/", 1)[0]
         if collection in COLLECTIONS and path.suffix in _SCORE_SUFFIXES:
             by_collection.setdefault(collection, []).append(rel)
