@@ -6,9 +6,9 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-from dataclasses import dataclass
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import soundfile as sf
