@@ -161,14 +161,16 @@ def _resize_gap(gap: np.ndarray, factor: float) -> np.ndarray:
 
 
 def add_breath(samples: np.ndarray, sample_rate: int, amount: float, rng: np.random.Generator) -> np.ndarray:
-    """Mix high-passed noise that follows the speech envelope: an airy, breathy voice."""
+    """Mix band-limited noise that follows the speech envelope: an airy, breathy voice."""
     if amount < 0.15:
         return samples
     envelope = np.convolve(np.abs(samples), np.ones(int(0.03 * sample_rate)) / (0.03 * sample_rate), "same")
-    sos = butter(4, 1800, btype="highpass", fs=sample_rate, output="sos")
+    # Aspiration noise sits in the upper formant region; kept moderate so that it colours the
+    # voice rather than covering it (a strong broadband hiss would be an easy, unrealistic cue).
+    sos = butter(2, (1500, min(6000, 0.45 * sample_rate)), btype="bandpass", fs=sample_rate, output="sos")
     noise = sosfilt(sos, rng.standard_normal(len(samples))).astype(np.float32)
     noise *= envelope / (np.sqrt(np.mean(noise**2)) + 1e-9)
-    return samples + 0.6 * amount * noise
+    return samples + 0.3 * amount * noise
 
 
 def add_noise(samples: np.ndarray, sample_rate: int, kind: str, snr_db: float, rng: np.random.Generator) -> np.ndarray:
