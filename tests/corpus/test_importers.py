@@ -109,6 +109,16 @@ def test_importers_name_what_is_wrong(tmp_path):
         import_audioset_mood(tmp_path / "empty", tmp_path / "o3")
     with pytest.raises(CorpusError, match="is not a directory"):
         import_ravdess(tmp_path / "nowhere", tmp_path / "o4")
+    (tmp_path / "few").mkdir()
+    (tmp_path / "few" / "segments.csv").write_text('abcdefghijk, 0.000, 10.000, "/t/dd00033"\n')
+    _tone(tmp_path / "few" / "abcdefghijk.wav")
+    with pytest.raises(CorpusError, match="at least 3 videos"):
+        import_audioset_mood(tmp_path / "few", tmp_path / "o5")
+    broken = tmp_path / "broken" / "Actor_03"
+    broken.mkdir(parents=True)
+    (broken / "03-01-04-01-01-01-03.wav").write_bytes(b"not a wav file")
+    with pytest.raises(CorpusError, match="none of the 1 clips could be read"):
+        import_ravdess(tmp_path / "broken", tmp_path / "o6")
 
 
 def test_cli_reports_bad_arguments_with_non_zero_exit(tmp_path):

@@ -58,6 +58,9 @@ def find_clips(csv_path: Path, clips_dir: Path, seed: int) -> tuple[list[SourceC
         raise CorpusError(f"{csv_path} lists no segment with exactly one music mood label ({', '.join(MOOD_MIDS)})")
     files = index_clips(clips_dir)
     found = [(ytid, start, mood, files[ytid]) for ytid, start, mood in segments if ytid in files]
+    if len({f[0] for f in found}) < 3:
+        raise CorpusError(f"AudioSet: {len(found)} listed clips found in {clips_dir}; "
+                          "need clips from at least 3 videos to fill train, valid and test")
     split_of = {}
     for split, ids in partition([f[0] for f in found], hash_seed(seed, "audioset")).items():
         split_of.update({i: split for i in ids})
@@ -77,8 +80,6 @@ def import_audioset_mood(src: Path, out_dir: Path, *, segments_csv: Path | None 
                               "pass --segments CSV")
         segments_csv = candidates[0]
     clips, missing = find_clips(Path(segments_csv), src, seed)
-    if len({c.split for c in clips}) < 3:
-        raise CorpusError(f"AudioSet: only {len(clips)} clips found in {src}; need clips from at least 3 videos")
     return write_import(clips, Path(out_dir), dataset="AudioSet music mood", source="audioset", force=force,
                         progress=progress,
                         notes=[f"Segments from {Path(segments_csv).name} with exactly one mood label; "

@@ -75,6 +75,8 @@ def write_import(
         rows.append(row)
     for line in skipped:
         log.warning("skipped unreadable clip %s", line)
+    if not rows:
+        raise CorpusError(f"{dataset}: none of the {len(clips)} clips could be read; first: {skipped[0]}")
     manifest = write_manifest(rows, out_dir / "manifest.csv")
     card = [f"# {dataset} imported into the corpus layout", "",
             f"Imported by `s2m corpus import` in {time.monotonic() - started:.0f} s; "
