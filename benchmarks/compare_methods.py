@@ -23,7 +23,8 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from workers.evaluation.dataset import corpus_split_dirs, manifest_transcripts  # noqa: E402
+from workers.evaluation.dataset import DatasetError  # noqa: E402
+from workers.evaluation.runner import collect_corpus  # noqa: E402
 
 METHODS = ("classify", "regress", "triplet", "emosim")
 MODALITIES = ("text", "audio", "fusion")
@@ -40,26 +41,18 @@ METHOD_TITLES = {"classify": "Classification", "regress": "VA regression", "trip
                  "emosim": "Triplet + EmoSim"}
 
 
-def has_test_transcripts(corpus_dir: Path) -> bool:
-    """Whether every speech test clip has a transcript in the manifest (text and fusion need them)."""
-    queries_dir, _ = corpus_split_dirs(corpus_dir, "test")
-    transcripts = manifest_transcripts(corpus_dir)
-    clips = [p.resolve() for p in queries_dir.rglob("*") if p.is_file() and p.suffix != ".txt"]
-    return bool(clips) and all(p in transcripts for p in clips)
-
-
-def run_one(corpus_dir: Path, model_dir: Path, method: str, modality: str, seed: int, epochs: int,
-            reuse: bool) -> dict:
+def run_one(corpus_dir: Path, clips: tuple[list, list], model_dir: Path, method: str, modality: str, seed: int,
+            epochs: int, reuse: bool) -> dict:
     """Train (unless reusing a finished model dir) and evaluate one configuration on the test split."""
     from workers.embedding.bundle import load_model
-    from workers.evaluation.runner import evaluate_corpus
+    from workers.evaluation.runner import evaluate_clips
     from workers.training.trainer import train_model
 
     started = time.perf_counter()
     if not (reuse and (model_dir / "config.json").is_file()):
         train_model(corpus_dir, model_dir, method=method, modality=modality, seed=seed, epochs=epochs)
     trained = time.perf_counter()
-    evaluation = evaluate_corpus(load_model(model_dir), corpus_dir, "test", progress=False).to_dict()
+    evaluation = evaluate_clips(load_model(model_dir), *clips, progress=False).to_dict()
     return {
         "method": method, "modality": modality, "seed": seed, "model_dir": str(model_dir),
         "train_seconds": round(trained - started, 1), "eval_seconds": round(time.perf_counter() - trained, 1),
@@ -110,11 +103,14 @@ def main() -> None:
     args = parser.parse_args()
 
     corpus_dir = args.corpus
-    if not (corpus_dir / "speech" / "test").is_dir() or not (corpus_dir / "music" / "test").is_dir():
-        parser.error(f"{corpus_dir} is not a built corpus (need speech/test and music/test)")
+    try:
+        clips = collect_corpus(corpus_dir, "test")
+    except DatasetError as exc:
+        parser.error(f"{corpus_dir} is not a usable corpus: {exc}")
     modalities = list(args.modalities)
     skipped = []
-    if not has_test_transcripts(corpus_dir) and set(modalities) & {"text", "fusion"}:
+    # Text and fusion rank by transcript: every speech test clip needs one in the manifest.
+    if not all(clip.transcript for clip in clips[0]) and set(modalities) & {"text", "fusion"}:
         skipped = [m for m in modalities if m != "audio"]
         modalities = [m for m in modalities if m == "audio"]
         print(f"no transcripts for every speech test clip in {corpus_dir}/manifest.csv: "
@@ -124,7 +120,7 @@ def main() -> None:
     runs = []
     for method, modality, seed in tqdm(plan, desc="train + evaluate", unit="model"):
         model_dir = work_dir / f"{method}-{modality}-seed{seed}"
-        runs.append(run_one(corpus_dir, model_dir, method, modality, seed, args.epochs, args.reuse))
+        runs.append(run_one(corpus_dir, clips, model_dir, method, modality, seed, args.epochs, args.reuse))
     rows = summarise(runs)
     report = {
         "corpus": str(corpus_dir), "split": "test", "epochs": args.epochs, "seeds": args.seeds,

@@ -67,14 +67,11 @@ def paper_model() -> EmotionModel:
     return EmotionModel(build_network(config).eval(), "paper-architecture-random", torch.device("cpu"))
 
 
-def our_model(model_dir: Path | None) -> tuple[EmotionModel, str]:
-    """Load ``model_dir``, else the bundled model, else a freshly written untrained one (same architecture)."""
+def our_model(model_dir: Path | None, scratch: Path) -> tuple[EmotionModel, str]:
+    """Load ``model_dir``, else the bundled model, else an untrained one written to ``scratch`` (same architecture)."""
     if model_dir is None:
         bundled = Settings.from_env().model_dir
-        if (bundled / "config.json").is_file():
-            model_dir = bundled
-        else:
-            model_dir = write_untrained_model(Path(tempfile.mkdtemp(prefix="s2m-untrained-")))
+        model_dir = bundled if (bundled / "config.json").is_file() else write_untrained_model(scratch / "untrained")
     return load_model(model_dir), str(model_dir)
 
 
@@ -122,8 +119,9 @@ def main() -> None:
     torch.set_num_threads(1)
     torch.set_num_interop_threads(1)
 
-    ours, model_dir = our_model(args.model)
-    ours_result = measure(ours, args)
+    with tempfile.TemporaryDirectory(prefix="s2m-speed-") as scratch:
+        ours, model_dir = our_model(args.model, Path(scratch))
+        ours_result = measure(ours, args)
     paper_result = measure(paper_model(), args)
     ratios = {kind: ours_result[f"{kind}_rt"] / paper_result[f"{kind}_rt"] for kind in ("speech", "music")}
     print(json.dumps({

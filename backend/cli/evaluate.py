@@ -58,18 +58,19 @@ def evaluate(
 ) -> None:
     """Rank the whole music catalogue for every speech query and report retrieval metrics."""
     from workers.evaluation.dataset import DatasetError
-    from workers.evaluation.runner import ClipError, evaluate_corpus, evaluate_trees
+    from workers.evaluation.runner import ClipError, collect_corpus, collect_trees, evaluate_clips
 
     if corpus_dir is not None and (queries_dir or catalogue_dir):
         raise click.UsageError("give either --corpus or --queries with --catalogue, not both")
     if corpus_dir is None and not (queries_dir and catalogue_dir):
         raise click.UsageError("give --queries and --catalogue (folder-per-label trees), or --corpus")
-    model = _load_model(model_dir, device)
     try:
+        # Check both trees before spending time on loading the model.
         if corpus_dir is not None:
-            result = evaluate_corpus(model, corpus_dir, split, batch_size=batch_size)
+            queries, catalogue = collect_corpus(corpus_dir, split)
         else:
-            result = evaluate_trees(model, queries_dir, catalogue_dir, batch_size=batch_size)
+            queries, catalogue = collect_trees(queries_dir, catalogue_dir)
+        result = evaluate_clips(_load_model(model_dir, device), queries, catalogue, batch_size=batch_size)
     except (DatasetError, ClipError) as exc:
         raise click.ClickException(str(exc)) from None
     report = result.to_dict()
@@ -133,5 +134,8 @@ def analyze(
         return
     click.echo(f"{file} ({kind}, {audio.duration_seconds:.1f} s): {analysis.label}")
     click.echo(f"valence {analysis.valence:.3f}  arousal {analysis.arousal:.3f}")
+    # Labels the model cannot give this kind of clip have probability 0: leave them out.
     for label, p in sorted(analysis.probabilities.items(), key=lambda item: -item[1]):
+        if p <= 0:
+            continue
         click.echo(f"  {label:<10}{p:6.3f}  {'#' * round(p * 40)}")
