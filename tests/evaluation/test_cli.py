@@ -101,3 +101,26 @@ def test_analyze_refuses_silent_or_unreadable_audio(model_dir, tmp_path, payload
     result = run("analyze", path, "--model", model_dir)
     assert result.exit_code == 1
     assert str(path) in result.output and message in result.output
+
+
+def test_corpus_transcripts_reach_a_text_model(tmp_path):
+    from workers.embedding.bundle import build_network, save_model_dir
+    from workers.model.config import ModelConfig
+
+    text_model = tmp_path / "text_model"
+    save_model_dir(text_model, build_network(ModelConfig(name="untrained-text", modality="text")).eval(), {}, "test")
+    corpus = tmp_path / "corpus"
+    write_tree(corpus / "speech" / "test", ["sad", "happy"], 1, SPEECH_RATE, 1.0)
+    write_tree(corpus / "music" / "test", ["sad", "happy"], 1, MUSIC_RATE, 2.0)
+    args = ["evaluate", "--model", text_model, "--corpus", corpus, "--json"]
+    # A text model ranks by transcript: without one, the query file is named in the error.
+    result = run(*args)
+    assert result.exit_code == 1 and "happy_0.wav" in result.output and "transcript" in result.output
+    (corpus / "manifest.csv").write_text(
+        "path,modality,split,label,valence,arousal,group,source,transcript\n"
+        "speech/test/sad/sad_0.wav,speech,test,sad,0.225,0.333,s1,tts,I miss her so much.\n"
+        "speech/test/happy/happy_0.wav,speech,test,happy,1,0.735,s2,tts,We won the final!\n"
+    )
+    result = run(*args)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["n_queries"] == 2
