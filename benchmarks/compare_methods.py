@@ -27,7 +27,7 @@ from workers.evaluation.dataset import DatasetError  # noqa: E402
 from workers.evaluation.runner import collect_corpus  # noqa: E402
 
 METHODS = ("classify", "regress", "triplet", "emosim")
-MODALITIES = ("text", "audio", "fusion")
+MODALITIES = ("audio", "text", "fusion")
 TABLE_METRICS = (("mrr", "MRR"), ("p_at_5", "P@5"), ("ndcg_at_5", "nDCG@5"))
 # PAPER.md's published IEMOCAP results (mean over runs), for reference rows.
 PAPER_IEMOCAP = [
@@ -42,7 +42,7 @@ METHOD_TITLES = {"classify": "Classification", "regress": "VA regression", "trip
 
 
 def run_one(corpus_dir: Path, clips: tuple[list, list], model_dir: Path, method: str, modality: str, seed: int,
-            epochs: int, reuse: bool) -> dict:
+            epochs: int, reuse: bool, overrides: dict) -> dict:
     """Train (unless reusing a finished model dir) and evaluate one configuration on the test split."""
     from workers.embedding.bundle import load_model
     from workers.evaluation.runner import evaluate_clips
@@ -50,7 +50,7 @@ def run_one(corpus_dir: Path, clips: tuple[list, list], model_dir: Path, method:
 
     started = time.perf_counter()
     if not (reuse and (model_dir / "config.json").is_file()):
-        train_model(corpus_dir, model_dir, method=method, modality=modality, seed=seed, epochs=epochs)
+        train_model(corpus_dir, model_dir, method=method, modality=modality, seed=seed, epochs=epochs, **overrides)
     trained = time.perf_counter()
     evaluation = evaluate_clips(load_model(model_dir), *clips, progress=False).to_dict()
     return {
@@ -97,6 +97,9 @@ def main() -> None:
     parser.add_argument("--modalities", nargs="+", choices=MODALITIES, default=list(MODALITIES))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--epochs", type=int, default=5, help="training epochs per run")
+    parser.add_argument("--steps-per-epoch", type=int, help="optimisation steps per epoch (trainer default if unset)")
+    parser.add_argument("--batch-size", type=int, help="training batch size (trainer default if unset)")
+    parser.add_argument("--no-augment", action="store_true", help="train without augmentation (faster on CPU)")
     parser.add_argument("--work-dir", type=Path, help="where trained models go (default: a temp dir)")
     parser.add_argument("--reuse", action="store_true", help="evaluate model dirs already trained in --work-dir")
     parser.add_argument("--json-out", type=Path, help="also write the JSON report to this file")
@@ -116,11 +119,14 @@ def main() -> None:
         print(f"no transcripts for every speech test clip in {corpus_dir}/manifest.csv: "
               f"skipping {', '.join(skipped)}", file=sys.stderr)
     work_dir = args.work_dir or Path(tempfile.mkdtemp(prefix="s2m-compare-"))
+    overrides = {k: v for k, v in (("steps_per_epoch", args.steps_per_epoch), ("batch_size", args.batch_size)) if v}
+    if args.no_augment:
+        overrides["augment"] = False
     plan = [(m, mod, s) for mod in modalities for m in args.methods for s in args.seeds]
     runs = []
     for method, modality, seed in tqdm(plan, desc="train + evaluate", unit="model"):
         model_dir = work_dir / f"{method}-{modality}-seed{seed}"
-        runs.append(run_one(corpus_dir, clips, model_dir, method, modality, seed, args.epochs, args.reuse))
+        runs.append(run_one(corpus_dir, clips, model_dir, method, modality, seed, args.epochs, args.reuse, overrides))
     rows = summarise(runs)
     report = {
         "corpus": str(corpus_dir), "split": "test", "epochs": args.epochs, "seeds": args.seeds,
