@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from backend.cli import main
 from backend.domain.emotions import SPEECH_LABELS
 
-from .conftest import MUSIC_RATE, SPEECH_RATE, tone, write_tree
+from .synth import MUSIC_RATE, SPEECH_RATE, tone, write_tree
 
 
 def run(*args: str):
