@@ -76,13 +76,14 @@ def summarise(runs: list[dict]) -> list[dict]:
     return rows
 
 
-def format_table(rows: list[dict], corpus_dir: Path) -> str:
-    """Render our rows and PAPER.md's IEMOCAP rows as one plain-text table."""
+def format_table(rows: list[dict], chance: dict[str, float], corpus_dir: Path) -> str:
+    """Render our rows, the chance level of the test split and PAPER.md's IEMOCAP rows as plain text."""
     header = f"{'method':<18}{'modality':<9}" + "".join(f"{title:>14}" for _, title in TABLE_METRICS)
     lines = [f"test split of {corpus_dir} (mean ± std over seeds)", header, "-" * len(header)]
     for row in rows:
         cells = "".join(f"{row[key]:>8.3f} ±{row[key + '_std']:.2f}" for key, _ in TABLE_METRICS)
         lines.append(f"{METHOD_TITLES[row['method']]:<18}{row['modality']:<9}{cells}")
+    lines.append(f"{'Random ranking':<18}{'-':<9}" + "".join(f"{chance[key]:>8.3f}      " for key, _ in TABLE_METRICS))
     lines += ["", "PAPER.md, IEMOCAP (reference, different data)", header, "-" * len(header)]
     for row in PAPER_IEMOCAP:
         cells = "".join(f"{row[key]:>14.2f}" for key, _ in TABLE_METRICS)
@@ -128,13 +129,14 @@ def main() -> None:
         model_dir = work_dir / f"{method}-{modality}-seed{seed}"
         runs.append(run_one(corpus_dir, clips, model_dir, method, modality, seed, args.epochs, args.reuse, overrides))
     rows = summarise(runs)
+    chance = runs[0]["chance"]  # the same test labels for every run
     report = {
         "corpus": str(corpus_dir), "split": "test", "epochs": args.epochs, "seeds": args.seeds,
-        "skipped_modalities": skipped, "results": rows, "runs": runs, "paper_iemocap": PAPER_IEMOCAP,
+        "skipped_modalities": skipped, "results": rows, "chance": chance, "runs": runs, "paper_iemocap": PAPER_IEMOCAP,
     }
     if args.json_out:
         args.json_out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(format_table(rows, corpus_dir))
+    print(format_table(rows, chance, corpus_dir))
     print()
     print(json.dumps({k: v for k, v in report.items() if k != "runs"}, indent=2))
 

@@ -83,7 +83,8 @@ def format_report(report: dict[str, Any]) -> str:
         f"model {report['model_version'] or '(unversioned)'}: "
         f"{report['n_queries']} speech queries, {report['n_catalogue']} music tracks",
         "",
-        *(f"{title:<14}{report[key]:.3f}" for key, title in METRIC_TITLES.items()),
+        f"{'metric':<14}{'model':>8}{'chance':>8}",
+        *(f"{title:<14}{report[key]:>8.3f}{report['chance'][key]:>8.3f}" for key, title in METRIC_TITLES.items()),
         "",
         f"{'query label':<12}{'n':>5}{'MRR':>8}{'P@5':>8}{'nDCG@5':>8}",
     ]

@@ -33,6 +33,8 @@ def test_evaluate_json_reports_every_metric(model_dir, query_tree, catalogue_tre
     assert set(report["confusion"]) == {"angry", "happy", "neutral", "sad"}
     assert sum(sum(row.values()) for row in report["confusion"].values()) == 9
     assert report["model_version"]
+    # The chance level (random rankings of the same catalogue) comes with every report.
+    assert all(0.0 <= report["chance"][key] <= 1.0 for key in ("mrr", "p_at_5", "ndcg_at_5"))
 
 
 def test_evaluate_prints_tables_by_default(model_dir, query_tree, catalogue_tree):

@@ -59,6 +59,7 @@ class Evaluation:
     report: metrics.RetrievalReport
     confusion: dict[str, dict[str, int]]  # true speech label -> predicted label -> count
     speech_accuracy: float
+    chance: dict[str, float]  # the same metrics for uniformly random rankings of this catalogue
     model_version: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -70,6 +71,7 @@ class Evaluation:
             "n_catalogue": self.report.n_catalogue,
             "speech_accuracy": self.speech_accuracy,
             "confusion": self.confusion,
+            "chance": self.chance,
             "model_version": self.model_version,
         }
 
@@ -115,6 +117,7 @@ def score(queries: EmbeddedSet, catalogue: EmbeddedSet, model_version: str = "")
         report=metrics.score_rankings(queries.labels, catalogue.labels, rankings),
         confusion=metrics.confusion_matrix(queries.labels, queries.predicted),
         speech_accuracy=metrics.accuracy(queries.labels, queries.predicted),
+        chance=metrics.chance_scores(queries.labels, catalogue.labels),
         model_version=model_version,
     )
 
