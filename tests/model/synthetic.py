@@ -38,7 +38,7 @@ def speech_clip(label: str, rng: np.random.Generator) -> np.ndarray:
     return (0.3 * wave / np.abs(wave).max()).astype(np.float32)
 
 
-def music_clip(label: str, rng: np.random.Generator, seconds: float = 10.5) -> np.ndarray:
+def music_clip(label: str, rng: np.random.Generator, seconds: float = 10.0) -> np.ndarray:
     v, a = EMOTIONS[label].valence, EMOTIONS[label].arousal
     scale = [0, 2, 4, 5, 7, 9, 11] if v >= 0.5 else [0, 2, 3, 5, 7, 8, 10]
     beat = 60.0 / (50 + 140 * a)

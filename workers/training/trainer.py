@@ -163,7 +163,7 @@ class Trainer:
         torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
         self.optimizer.step()
         self.schedule.step()
-        return {name: float(value) for name, value in terms.items()}
+        return {name: float(value.detach()) for name, value in terms.items()}
 
     def _losses(self, speech: list[Clip], music: list[Clip], z_speech: torch.Tensor, z_music: torch.Tensor) -> dict[str, torch.Tensor]:
         config, net = self.config, self.network
@@ -238,7 +238,7 @@ class Trainer:
     def fit(self) -> dict[str, Any]:
         """Train with early stopping on valid MRR (+ nDCG@5); keep the best state."""
         config = self.config
-        best_score, best_state, best_epoch, stale = -math.inf, None, 0, 0
+        best_score, best_state, best_epoch, best_report, stale = -math.inf, None, 0, None, 0
         history = []
         for epoch in range(1, config.epochs + 1):
             bar = tqdm(range(config.steps_per_epoch), desc=f"epoch {epoch}/{config.epochs}", unit="step", disable=not self.progress)
@@ -255,14 +255,14 @@ class Trainer:
             if self.progress:
                 tqdm.write(f"epoch {epoch}: loss {history[-1]['loss']:.4f} valid MRR {report.overall['mrr']:.3f} nDCG@5 {report.overall['ndcg_at_5']:.3f}")
             if score > best_score:
-                best_score, best_epoch, stale = score, epoch, 0
+                best_score, best_epoch, best_report, stale = score, epoch, report, 0
                 best_state = copy.deepcopy(self.network.state_dict())
             else:
                 stale += 1
                 if stale >= config.patience:
                     break
         self.network.load_state_dict(best_state)
-        return {"history": history, "best_epoch": best_epoch}
+        return {"history": history, "best_epoch": best_epoch, "valid": best_report}
 
 
 def _va_targets(labels: list[str]) -> torch.Tensor:
@@ -300,7 +300,6 @@ def train_model(
         started = time.monotonic()
         trainer = Trainer(corpus_dir, config, model_overrides, progress)
         result = trainer.fit()
-        valid = trainer.evaluate("valid")
         test = trainer.evaluate("test") if trainer.clips["speech", "test"] and trainer.clips["music", "test"] else None
         prototypes = trainer.prototypes()
         card = model_card(
@@ -310,7 +309,7 @@ def train_model(
             clips=trainer.clips,
             history=result["history"],
             best_epoch=result["best_epoch"],
-            valid=valid,
+            valid=result["valid"],
             test=test,
             seconds=time.monotonic() - started,
             parameters=sum(p.numel() for p in trainer.network.parameters()),
