@@ -1,4 +1,4 @@
-"""Short training runs on a tiny synthetic corpus; the resulting model dirs must load and rank."""
+"""Short training runs on the small generated corpus; the resulting model dirs must load and rank."""
 
 from __future__ import annotations
 
@@ -12,9 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from backend.domain.emotions import is_match
+from backend.domain.emotions import MUSIC_LABELS, is_match
 from tests.model.conftest import chord
-from tests.model.synthetic import write_corpus
 from workers.embedding.bundle import load_model
 from workers.model.config import AudioEncoderConfig, FrontendConfig
 from workers.training.trainer import TrainConfig, Trainer, train_model
@@ -23,15 +22,15 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # A narrow network and two tiny steps: enough to check the pipeline of each method.
 SMALL_ENCODER = {"channels": (8, 16, 16), "d_model": 32, "n_layers": 1, "n_heads": 2}
 TINY = {
-    "steps_per_epoch": 2, "batch_size": 4, "warmup_steps": 1,
+    "steps_per_epoch": 2, "batch_size": 4, "music_batch_size": 4, "warmup_steps": 1,
     "speech": AudioEncoderConfig(FrontendConfig(16000, 512, 160, 64), **SMALL_ENCODER),
     "music": AudioEncoderConfig(FrontendConfig(22050, 1024, 512, 128), **SMALL_ENCODER),
 }
 
 
 @pytest.fixture(scope="session")
-def corpus(tmp_path_factory) -> Path:
-    return write_corpus(tmp_path_factory.mktemp("corpus"))
+def corpus(small_corpus) -> Path:
+    return small_corpus[0]
 
 
 def chance_mrr(query_labels, catalogue_labels) -> float:
@@ -45,7 +44,7 @@ def chance_mrr(query_labels, catalogue_labels) -> float:
 
 
 def test_loss_falls_and_train_retrieval_beats_chance(corpus):
-    config = TrainConfig(epochs=4, steps_per_epoch=6, batch_size=8, warmup_steps=2, augment=False)
+    config = TrainConfig(epochs=4, steps_per_epoch=6, batch_size=8, music_batch_size=8, warmup_steps=2, augment=False)
     trainer = Trainer(corpus, config, {"speech": TINY["speech"], "music": TINY["music"]}, progress=False)
     result = trainer.fit()
     method_loss = [h["triplet"] + h["emosim"] for h in result["history"]]
@@ -59,16 +58,17 @@ def test_loss_falls_and_train_retrieval_beats_chance(corpus):
 def test_cli_training_is_deterministic_and_loadable(corpus, tmp_path):
     env = {"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin"}
     command = [sys.executable, "-m", "backend.cli", "train", "--corpus", str(corpus), "--out", str(tmp_path / "cli"),
-               "--seed", "3", "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "4", "--threads", "1"]
+               "--seed", "3", "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "4",
+               "--music-batch-size", "4", "--threads", "1"]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "epoch 1/1" in done.stderr  # tqdm progress bar
     again = train_model(corpus, tmp_path / "api", seed=3, epochs=1, progress=False,
-                        steps_per_epoch=2, batch_size=4)
+                        steps_per_epoch=2, batch_size=4, music_batch_size=4)
     first, second = load_model(tmp_path / "cli"), load_model(again)
     assert first.version == second.version and first.version.startswith("s2m-emosim-audio-")
     prototypes = json.loads((again / "prototypes.json").read_text())
-    assert set(prototypes) == {"angry", "happy", "sad", "calm", "exciting", "tender"}
+    assert set(prototypes) == set(MUSIC_LABELS)
     card = (again / "MODEL_CARD.md").read_text()
     assert first.version in card and "--seed 3" in card and "| test |" in card
     track = chord(12.0, 44100, channels=2)
