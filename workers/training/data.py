@@ -88,14 +88,19 @@ def random_crop(wave: torch.Tensor, length: int, generator: torch.Generator) -> 
 
 @dataclass
 class Batch:
-    """Indices into the speech and music clip lists; music[i] is the positive of speech[i]."""
+    """Indices into the speech and music clip lists; ``positive[i]`` indexes ``music`` for speech[i]."""
 
     speech: list[int]
     music: list[int]
+    positive: list[int]
 
 
 class BalancedSampler:
-    """Draws speech anchors with uniformly chosen labels and, per anchor, a matching music clip."""
+    """Draws music with uniformly chosen labels, then speech anchors whose match is in the batch.
+
+    Music crops cost the most compute, so each step embeds fewer music items than speech anchors
+    and every anchor takes one in-batch matching music item as its positive.
+    """
 
     def __init__(self, speech: Sequence[Clip], music: Sequence[Clip]):
         self.speech_by_label: dict[str, list[int]] = defaultdict(list)
@@ -104,24 +109,28 @@ class BalancedSampler:
             self.speech_by_label[clip.label].append(index)
         for index, clip in enumerate(music):
             self.music_by_label[clip.label].append(index)
-        self.matches = {
-            label: sorted(SPEECH_TO_MUSIC[label] & set(self.music_by_label)) for label in self.speech_by_label
-        }
-        self.speech_labels = sorted(label for label, music_labels in self.matches.items() if music_labels)
+        self.music_labels = sorted(self.music_by_label)
+        self.speech_labels = sorted(s for s in self.speech_by_label if SPEECH_TO_MUSIC[s] & set(self.music_by_label))
         if not self.speech_labels:
             raise ValueError("no training speech label has matching music in the corpus")
 
-    def sample(self, batch_size: int, generator: torch.Generator) -> Batch:
-        """Draw one batch of ``batch_size`` (speech, positive music) pairs."""
-        speech, music = [], []
-        for _ in range(batch_size):
-            label = self.speech_labels[_pick(len(self.speech_labels), generator)]
+    def sample(self, n_speech: int, n_music: int, generator: torch.Generator) -> Batch:
+        """Draw ``n_music`` music clips and ``n_speech`` speech anchors with in-batch positives."""
+        music, music_labels = [], []
+        for _ in range(n_music):
+            label = self.music_labels[_pick(len(self.music_labels), generator)]
+            items = self.music_by_label[label]
+            music.append(items[_pick(len(items), generator)])
+            music_labels.append(label)
+        answerable = [s for s in self.speech_labels if SPEECH_TO_MUSIC[s] & set(music_labels)]
+        speech, positive = [], []
+        for _ in range(n_speech):
+            label = answerable[_pick(len(answerable), generator)]
             items = self.speech_by_label[label]
             speech.append(items[_pick(len(items), generator)])
-            music_labels = self.matches[label]
-            music_items = self.music_by_label[music_labels[_pick(len(music_labels), generator)]]
-            music.append(music_items[_pick(len(music_items), generator)])
-        return Batch(speech, music)
+            matches = [j for j, music_label in enumerate(music_labels) if music_label in SPEECH_TO_MUSIC[label]]
+            positive.append(matches[_pick(len(matches), generator)])
+        return Batch(speech, music, positive)
 
 
 def _pick(n: int, generator: torch.Generator) -> int:
