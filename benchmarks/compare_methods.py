@@ -2,11 +2,12 @@
 
 Trains every (method, modality, seed) with ``workers.training.trainer.train_model`` (model selection
 on the valid split only, by the trainer), evaluates each model with speech test clips as queries
-against the music test split as catalogue, and prints MRR / P@5 / nDCG@5 (mean ± std over seeds)
-beside the numbers PAPER.md publishes for IEMOCAP, then the same as one JSON object.
+against the music test split as catalogue, and prints MRR / P@5 / nDCG@5 (mean ± std over seeds),
+the chance level of random rankings of the same split, and the numbers PAPER.md publishes for
+IEMOCAP, then the same as one JSON object.
 
     PYTHONPATH=$PWD nice -n 5 python benchmarks/compare_methods.py --corpus /work/data/corpus_small \\
-        --epochs 5 --seeds 0 --work-dir /tmp/s2m-compare
+        --seeds 0 1 2 --work-dir /tmp/s2m-compare
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
     parser.add_argument("--modalities", nargs="+", choices=MODALITIES, default=list(MODALITIES))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
-    parser.add_argument("--epochs", type=int, default=5, help="training epochs per run")
+    parser.add_argument("--epochs", type=int, help="training epochs per run (trainer default if unset)")
     parser.add_argument("--steps-per-epoch", type=int, help="optimisation steps per epoch (trainer default if unset)")
     parser.add_argument("--batch-size", type=int, help="training batch size (trainer default if unset)")
     parser.add_argument("--no-augment", action="store_true", help="train without augmentation (faster on CPU)")

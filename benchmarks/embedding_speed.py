@@ -71,7 +71,9 @@ def our_model(model_dir: Path | None, scratch: Path) -> tuple[EmotionModel, str]
     """Load ``model_dir``, else the bundled model, else an untrained one written to ``scratch`` (same architecture)."""
     if model_dir is None:
         bundled = Settings.from_env().model_dir
-        model_dir = bundled if (bundled / "config.json").is_file() else write_untrained_model(scratch / "untrained")
+        if not (bundled / "config.json").is_file():
+            return load_model(write_untrained_model(scratch)), "untrained (default architecture, temporary dir)"
+        model_dir = bundled
     return load_model(model_dir), str(model_dir)
 
 

@@ -36,7 +36,8 @@ def _load_model(model_dir: Path | None, device: str) -> Any:
     model_dir = model_dir or _settings().model_dir
     try:
         return load_model(Path(model_dir), device=device)
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        # RuntimeError: weights that do not fit this code's architecture (torch's load_state_dict).
         raise click.ClickException(f"cannot load the model from {str(model_dir)!r}: {exc}") from None
 
 

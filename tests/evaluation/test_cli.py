@@ -1,6 +1,7 @@
 """``s2m evaluate`` and ``s2m analyze`` end to end on synthesised audio with an untrained model."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -126,3 +127,16 @@ def test_corpus_transcripts_reach_a_text_model(tmp_path):
     result = run(*args)
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["n_queries"] == 2
+
+
+def test_model_dir_whose_weights_do_not_fit_is_a_clear_error(model_dir, tmp_path):
+    broken = tmp_path / "broken_model"
+    shutil.copytree(model_dir, broken)
+    config = json.loads((broken / "config.json").read_text())
+    config["projection_hidden"] = config["projection_hidden"] // 2  # weights no longer fit the architecture
+    (broken / "config.json").write_text(json.dumps(config))
+    clip = tmp_path / "clip.wav"
+    sf.write(clip, tone(1.5, SPEECH_RATE, 330, 1), SPEECH_RATE)
+    result = run("analyze", clip, "--model", broken)
+    assert result.exit_code == 1
+    assert f"cannot load the model from {str(broken)!r}" in result.output
