@@ -75,19 +75,23 @@ def test_cli_training_is_deterministic_and_loadable(corpus, tmp_path):
     assert first.embed_music(track, 44100).vector == second.embed_music(track, 44100).vector
 
 
-def test_classify_baseline_model_dir(corpus, tmp_path):
-    model = load_model(train_model(corpus, tmp_path / "m", method="classify", epochs=1, progress=False, **TINY))
+def test_classify_baseline_on_transcripts(corpus, tmp_path):
+    model = load_model(train_model(corpus, tmp_path / "m", method="classify", modality="text", epochs=1,
+                                   progress=False, **TINY))
     assert model.config.method == "classify"
     track = model.embed_music(chord(5.0, 22050), 22050)
     probs = np.array([track.probabilities[label] for label in model.labels])
     assert np.allclose(track.vector[: len(probs)], np.sqrt(probs), atol=1e-5)
-    query = model.embed_speech(chord(2.0, 16000), 16000)
+    query = model.embed_speech(chord(2.0, 16000), 16000, transcript="Leave me alone, I am furious.")
     assert sorted(query.vector, reverse=True)[:2] == [1.0, 0.0]  # one-hot on the matching music label
+    with pytest.raises(ValueError, match="transcript is required"):
+        model.embed_speech(chord(2.0, 16000), 16000, transcript="  ")
 
 
 def test_fusion_regress_model_uses_the_transcript(corpus, tmp_path):
     model = load_model(train_model(corpus, tmp_path / "m", method="regress", modality="fusion", epochs=1,
-                                   progress=False, **TINY))
+                                   progress=False, word_branch=True, **TINY))
+    assert model.config.word_branch and hasattr(model.network, "word_head")
     speech = chord(2.0, 16000)
     with_text = model.embed_speech(speech, 16000, transcript="I am so happy today")
     without = model.embed_speech(speech, 16000)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -15,10 +14,9 @@ from tqdm import tqdm
 
 from backend.audio import decode_audio
 from backend.domain.emotions import SPEECH_TO_MUSIC, get_emotion
+from workers.corpus.manifest import MODALITIES, SPLITS, ManifestRow, read_manifest
 from workers.embedding import preprocess
 
-MANIFEST_COLUMNS = ("path", "modality", "split", "label", "valence", "arousal", "group", "source", "transcript")
-SPLITS = ("train", "valid", "test")
 # Waves are cached as int16 to halve memory; this is the scale.
 _INT16 = 32767.0
 
@@ -39,43 +37,34 @@ class Clip:
         return self.wave16.float() / _INT16
 
 
-def read_manifest(corpus_dir: Path) -> list[dict[str, str]]:
-    """Read DIR/manifest.csv, checking columns, modalities, splits and labels."""
+def read_rows(corpus_dir: Path) -> list[ManifestRow]:
+    """Read DIR/manifest.csv, checking modalities, splits and labels."""
     path = Path(corpus_dir) / "manifest.csv"
     if not path.is_file():
         raise ValueError(f"{corpus_dir} has no manifest.csv; build a corpus with `s2m corpus build`")
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in MANIFEST_COLUMNS if c not in (reader.fieldnames or ())]
-        if missing:
-            raise ValueError(f"{path} lacks columns {missing}")
-        rows = list(reader)
+    rows = read_manifest(path)
     for number, row in enumerate(rows, start=2):
-        if row["modality"] not in ("speech", "music"):
-            raise ValueError(f"{path}:{number}: unknown modality {row['modality']!r}")
-        if row["split"] not in SPLITS:
-            raise ValueError(f"{path}:{number}: unknown split {row['split']!r}")
-        get_emotion(row["label"])
+        if row.modality not in MODALITIES:
+            raise ValueError(f"{path}:{number}: unknown modality {row.modality!r}")
+        if row.split not in SPLITS:
+            raise ValueError(f"{path}:{number}: unknown split {row.split!r}")
+        get_emotion(row.label)
     return rows
-
-
-def _decode(corpus_dir: Path, row: dict[str, str], rate: int) -> torch.Tensor:
-    audio = decode_audio(Path(corpus_dir) / row["path"])
-    wave = preprocess.to_model_rate(audio.samples, audio.sample_rate, rate)
-    return (wave.clamp(-1, 1) * _INT16).round().to(torch.int16)
 
 
 def load_clips(
     corpus_dir: Path, rates: dict[str, int], splits: Sequence[str] = SPLITS, progress: bool = True
 ) -> list[Clip]:
-    """Decode every clip of ``splits`` once, resampled to ``rates[modality]``."""
-    rows = [row for row in read_manifest(corpus_dir) if row["split"] in splits]
+    """Decode every clip of ``splits`` once, resampled to ``rates[modality]``, stored as int16."""
+    rows = [row for row in read_rows(corpus_dir) if row.split in splits]
     if not rows:
         raise ValueError(f"{corpus_dir}/manifest.csv has no clips in splits {list(splits)}")
     clips = []
     for row in tqdm(rows, desc="decoding corpus", unit="clip", disable=not progress):
-        wave = _decode(corpus_dir, row, rates[row["modality"]])
-        clips.append(Clip(row["path"], row["modality"], row["split"], row["label"], row.get("transcript", ""), wave))
+        audio = decode_audio(Path(corpus_dir) / row.path)
+        wave = preprocess.to_model_rate(audio.samples, audio.sample_rate, rates[row.modality])
+        wave16 = (wave.clamp(-1, 1) * _INT16).round().to(torch.int16)
+        clips.append(Clip(row.path, row.modality, row.split, row.label, row.transcript, wave16))
     return clips
 
 
