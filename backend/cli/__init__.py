@@ -20,6 +20,12 @@ def _register() -> None:
 
     main.add_command(corpus.corpus)
 
+    from backend.cli import client, demo
+
+    main.add_command(client.ingest)
+    main.add_command(client.recommend)
+    main.add_command(demo.demo)
+
 
 _register()
 
