@@ -15,6 +15,8 @@ from backend.api_client import FINISHED_STATUSES, ApiClient, ApiError
 
 # Extensions picked up when walking folders (files named explicitly are always tried).
 AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".ogg", ".oga", ".mp3", ".aif", ".aiff", ".au"})
+# Gives the form fields (title, artist, tags, ...) to send with one file.
+FieldsFor = Callable[[Path], Mapping[str, str]]
 
 
 @dataclass
@@ -84,13 +86,20 @@ def _outcome_for_existing(path: Path, track: dict) -> IngestOutcome:
     return IngestOutcome(path, "skipped", track)
 
 
-def ingest_one(client: ApiClient, path: Path, known: Mapping[str, dict], fields: Mapping[str, str]) -> IngestOutcome:
+def title_from_name(path: Path) -> dict[str, str]:
+    """Default upload fields: the file name without its extension as the title."""
+    return {"title": path.stem}
+
+
+def ingest_one(
+    client: ApiClient, path: Path, known: Mapping[str, dict], fields_for: FieldsFor = title_from_name
+) -> IngestOutcome:
     """Upload one file unless its content is already known; never raise."""
     try:
         existing = known.get(sha256_file(path))
         if existing is not None:
             return _outcome_for_existing(path, existing)
-        track, is_new = client.upload_track(path, {"title": path.stem, **fields})
+        track, is_new = client.upload_track(path, fields_for(path))
     except (ApiError, OSError) as exc:
         return IngestOutcome(path, "failed", error=str(exc))
     return IngestOutcome(path, "ingested", track) if is_new else _outcome_for_existing(path, track)
@@ -99,7 +108,7 @@ def ingest_one(client: ApiClient, path: Path, known: Mapping[str, dict], fields:
 def ingest_paths(
     client: ApiClient,
     files: list[Path],
-    fields: Mapping[str, str] | None = None,
+    fields_for: FieldsFor = title_from_name,
     workers: int = 4,
     progress: bool = True,
 ) -> IngestSummary:
@@ -110,7 +119,7 @@ def ingest_paths(
         ThreadPoolExecutor(max_workers=workers) as pool,
         tqdm(total=len(files), unit="file", desc="upload", disable=not progress) as bar,
     ):
-        for outcome in pool.map(lambda p: ingest_one(client, p, known, fields or {}), files):
+        for outcome in pool.map(lambda p: ingest_one(client, p, known, fields_for), files):
             summary.outcomes.append(outcome)
             bar.update(1)
             bar.set_postfix(

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from backend.api_client import ApiClient, ApiError
-from backend.bulk_ingest import find_audio_files, ingest_paths, wait_until_embedded
+from backend.bulk_ingest import find_audio_files, ingest_paths, title_from_name, wait_until_embedded
 
 DEFAULT_API = "http://127.0.0.1:8000"
 api_option = click.option(
@@ -64,7 +64,7 @@ def ingest(
     fields = {name: value for name, value in (("tags", _split(tags)), ("artist", artist)) if value}
     try:
         client = ApiClient(api_url)
-        summary = ingest_paths(client, files, fields, workers=workers)
+        summary = ingest_paths(client, files, lambda path: {**title_from_name(path), **fields}, workers=workers)
         if wait:
             wait_until_embedded(client, summary, timeout)
     except ApiError as exc:
