@@ -77,6 +77,14 @@ class Settings:
     # Seconds after which queued/processing work counts as stale for `s2m requeue`.
     stale_after_seconds: int = 600
     log_json: bool = False
+    # Seconds a delivered but unacknowledged task waits before the broker (Redis) hands it out again.
+    broker_visibility_timeout: int = 3600
+    # Upper bound for `GET /v1/recommendations/<id>?wait=SECONDS` long-polling.
+    max_wait_seconds: float = 30.0
+    # Seconds to wait for the cross-process lock on a local-mode Qdrant folder.
+    qdrant_lock_timeout: float = 60.0
+    # Fault-injection for tests: seconds a worker sleeps inside each task after marking it processing.
+    task_delay_seconds: float = 0.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> "Settings":
@@ -112,11 +120,14 @@ class Settings:
         """Raise :class:`ConfigError` for values that cannot work."""
         if self.device not in {"cpu", "cuda", "auto"}:
             raise ConfigError(f"DEVICE must be cpu, cuda or auto, got {self.device!r}")
-        for name in ("embed_batch_size", "max_upload_bytes", "max_task_attempts"):
+        for name in ("embed_batch_size", "max_upload_bytes", "max_task_attempts", "broker_visibility_timeout"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name.upper()} must be at least 1, got {getattr(self, name)}")
         if not 0 < self.min_audio_seconds < min(self.max_speech_seconds, self.max_track_seconds):
             raise ConfigError("MIN_AUDIO_SECONDS must be positive and below the maximum durations")
+        for name in ("max_wait_seconds", "qdrant_lock_timeout", "task_delay_seconds"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name.upper()} must not be negative, got {getattr(self, name)}")
 
     # Resolved locations of the embedded default.
     @property

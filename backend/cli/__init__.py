@@ -16,9 +16,11 @@ def main() -> None:
 
 
 def _register() -> None:
-    from backend.cli import corpus
+    from backend.cli import corpus, evaluate
 
     main.add_command(corpus.corpus)
+    main.add_command(evaluate.evaluate)
+    main.add_command(evaluate.analyze)
 
     from backend.cli import client, demo
 

@@ -1,0 +1,29 @@
+"""HTTP API: one blueprint module per resource, JSON bodies, JSON errors."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app
+from pydantic import BaseModel
+
+from backend.services.context import ServiceContext
+
+
+def init_app(app: Flask) -> None:
+    """Register every blueprint and the JSON error handlers."""
+    from backend.api import emotions, errors, health, metrics, openapi, recommendations, search, tracks
+
+    errors.init_app(app)
+    metrics.init_app(app)
+    for module in (tracks, recommendations, search, emotions, health, openapi):
+        app.register_blueprint(module.blueprint)
+
+
+def service_context() -> ServiceContext:
+    return current_app.extensions["s2m"]
+
+
+def respond(body: BaseModel, status: int = 200, headers: dict[str, str] | None = None):  # noqa: ANN201
+    """Serialise a response model as the JSON body."""
+    return current_app.response_class(
+        body.model_dump_json(), status=status, headers=headers, mimetype="application/json"
+    )

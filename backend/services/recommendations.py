@@ -1,0 +1,69 @@
+"""Speech-to-music requests: accept a speech clip, let a worker answer it, read the answer."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+
+from backend.domain.filters import RecommendationForm
+from backend.domain.work import FINISHED_STATUSES, QUEUED
+from backend.services.context import ServiceContext
+from backend.services.errors import NotFoundError
+from backend.services.uploads import accept_audio
+from backend.storage.models import RecommendationRequest
+
+MEDIA_KIND = "speech"
+POLL_INTERVAL_SECONDS = 0.1
+
+
+def parse_request_id(raw: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise NotFoundError(f"no recommendation request with id {raw!r}") from None
+
+
+def create_recommendation_request(
+    ctx: ServiceContext, data: bytes, form: RecommendationForm
+) -> tuple[RecommendationRequest, bool]:
+    """Validate and store the speech clip, commit the request, enqueue it; return it and whether it was enqueued."""
+    accepted = accept_audio(data, min_seconds=ctx.settings.min_audio_seconds, max_seconds=ctx.settings.max_speech_seconds)
+    sha256 = ctx.media.put(MEDIA_KIND, data)
+    request = RecommendationRequest(
+        status=QUEUED,
+        speech_sha256=sha256,
+        media_format=accepted.format,
+        duration_seconds=accepted.audio.duration_seconds,
+        transcript=form.transcript,
+        filters=form.filters_only().model_dump(mode="json"),
+        result_limit=form.limit,
+    )
+    with ctx.db.session() as session:
+        session.add(request)
+        session.commit()
+    return request, ctx.queue.answer_request(request.id)
+
+
+def get_request(ctx: ServiceContext, request_id: uuid.UUID) -> RecommendationRequest:
+    with ctx.db.session() as session:
+        request = session.get(RecommendationRequest, request_id)
+    if request is None:
+        raise NotFoundError(f"no recommendation request with id '{request_id}'")
+    return request
+
+
+def wait_for_request(
+    ctx: ServiceContext,
+    request_id: uuid.UUID,
+    wait_seconds: float,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> RecommendationRequest:
+    """Return the request once it is ready or failed, or as it is after ``wait_seconds``."""
+    deadline = clock() + wait_seconds
+    while True:
+        request = get_request(ctx, request_id)
+        if request.status in FINISHED_STATUSES or clock() >= deadline:
+            return request
+        sleep(min(POLL_INTERVAL_SECONDS, max(0.0, deadline - clock())))

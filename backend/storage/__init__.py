@@ -1,0 +1,1 @@
+"""Persistence: the database, the content-addressed media store and the one Qdrant adapter."""

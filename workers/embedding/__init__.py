@@ -1,0 +1,1 @@
+"""Inference side of the emotion model: audio preparation and model directories (bundles)."""
