@@ -48,7 +48,7 @@ def clean_tags(tags: list[str]) -> list[str]:
 
 
 Csv = BeforeValidator(split_csv)
-Unit = Annotated[float | None, BeforeValidator(_blank_to_none), Field(ge=0.0, le=1.0)]
+Unit = Annotated[Annotated[float, Field(ge=0.0, le=1.0)] | None, BeforeValidator(_blank_to_none)]
 TagList = Annotated[list[str], Csv, Field(max_length=MAX_TAGS), AfterValidator(clean_tags)]
 
 

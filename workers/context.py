@@ -1,0 +1,70 @@
+"""What a worker process holds: settings, service context and the loaded model, all created on
+first use, so a prefork child builds its own database pool, Qdrant client and model after fork."""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from backend.config import Settings
+from backend.services.context import ServiceContext
+from backend.services.model_versions import ensure_active_model
+from backend.storage.models import ModelVersion
+
+if TYPE_CHECKING:
+    from celery import Celery
+
+    from workers.embedding.bundle import EmotionModel
+
+
+class ModelMismatchError(RuntimeError):
+    """The model directory recorded for a version now holds another version."""
+
+
+class WorkerContext:
+    """Per-process worker resources; the model follows the database's active model version."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._model: EmotionModel | None = None
+        self._model_lock = threading.Lock()
+
+    @cached_property
+    def services(self) -> ServiceContext:
+        return ServiceContext.from_settings(self.settings)
+
+    def active_model(self) -> ModelVersion:
+        with self.services.db.session() as session:
+            return ensure_active_model(session, self.settings.model_dir)
+
+    def model(self) -> tuple["EmotionModel", ModelVersion]:
+        """Return the loaded model of the active version (loading or switching it if needed)."""
+        active = self.active_model()
+        with self._model_lock:
+            if self._model is None or self._model.version != active.version:
+                from workers.embedding.bundle import load_model  # torch: only inside workers
+
+                model = load_model(Path(active.model_dir), self.settings.device)
+                if model.version != active.version:
+                    raise ModelMismatchError(
+                        f"{active.model_dir} holds model {model.version}, but the database expects {active.version}"
+                    )
+                self._model = model
+            return self._model, active
+
+    def close(self) -> None:
+        if "services" in self.__dict__:
+            self.services.close()
+            del self.__dict__["services"]
+        self._model = None
+
+
+def worker_context(app: "Celery") -> WorkerContext:
+    """Return the worker context of ``app``, creating it on first use in this process."""
+    context = getattr(app, "s2m_worker", None)
+    if context is None:
+        context = WorkerContext(app.s2m_settings)  # type: ignore[attr-defined]
+        app.s2m_worker = context  # type: ignore[attr-defined]
+    return context

@@ -1,0 +1,158 @@
+"""What the tasks do, as plain functions: embed a track, answer a speech request.
+
+Each function is idempotent and counts its attempts on the row before working, so a message
+delivered twice leaves one row and one vector, and work that keeps killing its worker ends
+``failed`` after ``max_task_attempts`` starts. Transient errors (database, Qdrant unreachable)
+propagate for the task to retry with backoff; anything else fails the row with the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from backend.audio import decode_audio
+from backend.domain.analysis import ClipAnalysis
+from backend.domain.filters import TrackFilters
+from backend.domain.work import FAILED, FINISHED_STATUSES, PROCESSING, READY, attempts_exhausted, gave_up_message
+from backend.services import recommendations as recommendation_service
+from backend.services import tracks as track_service
+from backend.services.search import find_tracks
+from backend.storage.models import RecommendationRequest, Track
+from backend.storage.vectors import TRANSIENT_ERRORS, EmbeddingQuery, TrackPoint
+from workers.context import WorkerContext
+
+log = logging.getLogger(__name__)
+
+# Errors a retry may cure; everything else is recorded on the row as a permanent failure.
+TRANSIENT = (OperationalError, *TRANSIENT_ERRORS)
+Work = TypeVar("Work", Track, RecommendationRequest)
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def _start(worker: WorkerContext, model: type[Work], work_id: uuid.UUID) -> Work | None:
+    """Count one more attempt and mark the work processing; None when there is nothing to do."""
+    with worker.services.db.session() as session:
+        row = session.get(model, work_id, with_for_update=True)
+        if row is None or row.status in FINISHED_STATUSES:
+            return None  # deleted, or a duplicate delivery of finished work
+        if attempts_exhausted(row.attempts, worker.settings.max_task_attempts):
+            row.status, row.error = FAILED, gave_up_message(row.attempts, row.error)
+            session.commit()
+            log.warning("%s %s failed: %s", model.__name__, work_id, row.error)
+            return None
+        row.attempts += 1
+        row.status = PROCESSING
+        session.commit()
+    if worker.settings.task_delay_seconds:  # fault injection for tests: a slow task to kill
+        time.sleep(worker.settings.task_delay_seconds)
+    return row
+
+
+def _fail(worker: WorkerContext, model: type[Work], work_id: uuid.UUID, exc: BaseException) -> str:
+    log.warning("%s %s failed permanently: %s", model.__name__, work_id, _describe(exc))
+    with worker.services.db.session() as session:
+        row = session.get(model, work_id)
+        if row is not None:
+            row.status, row.error = FAILED, _describe(exc)
+            session.commit()
+    return FAILED
+
+
+def note_transient_error(worker: WorkerContext, model: type[Work], work_id: uuid.UUID, exc: BaseException) -> None:
+    """Keep the last transient error on the row (best effort) so a final failure can name it."""
+    try:
+        with worker.services.db.session() as session:
+            row = session.get(model, work_id)
+            if row is not None:
+                row.error = f"retrying after {_describe(exc)}"
+                session.commit()
+    except (OperationalError, DBAPIError):
+        log.warning("could not record the transient error of %s %s", model.__name__, work_id)
+
+
+def _run(worker: WorkerContext, model: type[Work], work_id: uuid.UUID, body: Callable[[Work], str]) -> str:
+    row = _start(worker, model, work_id)
+    if row is None:
+        return "skipped"
+    try:
+        return body(row)
+    except TRANSIENT as exc:
+        note_transient_error(worker, model, work_id, exc)
+        raise
+    except Exception as exc:  # permanent: record the reason instead of retrying forever
+        return _fail(worker, model, work_id, exc)
+
+
+def analyse_track_audio(worker: WorkerContext, tracks: Sequence[Track]) -> list[ClipAnalysis]:
+    """Decode the stored audio of ``tracks`` and embed them in one batch with the active model."""
+    model, _ = worker.model()
+    clips = []
+    for track in tracks:
+        audio = decode_audio(worker.services.media.read(track_service.MEDIA_KIND, track.content_sha256))
+        clips.append((audio.mono(), audio.sample_rate))
+    return model.embed_music_batch(clips)
+
+
+def track_point(track: Track, analysis: ClipAnalysis) -> TrackPoint:
+    return TrackPoint(track.id, analysis.vector, analysis.label, analysis.valence, analysis.arousal, track.tags)
+
+
+def embed_track(worker: WorkerContext, track_id: uuid.UUID) -> str:
+    """Embed one track, write its vector (waiting for Qdrant) and mark it ready."""
+
+    def body(track: Track) -> str:
+        model, active = worker.model()
+        audio = decode_audio(worker.services.media.read(track_service.MEDIA_KIND, track.content_sha256))
+        analysis = model.embed_music(audio.mono(), audio.sample_rate)
+        worker.services.ensure_collection(active.collection)
+        worker.services.vectors.upsert(active.collection, [track_point(track, analysis)])
+        with worker.services.db.session() as session:
+            row = session.get(Track, track_id)
+            if row is None:  # deleted while we worked: take the vector back out
+                worker.services.vectors.delete(active.collection, [track_id])
+                return "deleted"
+            row.status, row.error = READY, None
+            row.emotion, row.probabilities = analysis.label, analysis.probabilities
+            row.valence, row.arousal, row.model_version = analysis.valence, analysis.arousal, active.version
+            session.commit()
+        return READY
+
+    return _run(worker, Track, track_id, body)
+
+
+def answer_request(worker: WorkerContext, request_id: uuid.UUID) -> str:
+    """Analyse a speech clip and store the tracks that match it, best first."""
+
+    def body(request: RecommendationRequest) -> str:
+        model, active = worker.model()
+        audio = decode_audio(worker.services.media.read(recommendation_service.MEDIA_KIND, request.speech_sha256))
+        analysis = model.embed_speech(audio.mono(), audio.sample_rate, request.transcript)
+        filters = TrackFilters.model_validate(request.filters)
+        results = find_tracks(
+            worker.services, active.collection, EmbeddingQuery(analysis.vector), filters, request.result_limit
+        )
+        with worker.services.db.session() as session:
+            row = session.get(RecommendationRequest, request_id)
+            if row is None:
+                return "deleted"
+            row.query = {
+                "emotion": analysis.label,
+                "probabilities": analysis.probabilities,
+                "valence": analysis.valence,
+                "arousal": analysis.arousal,
+            }
+            row.results, row.model_version = results, active.version
+            row.status, row.error = READY, None
+            session.commit()
+        return READY
+
+    return _run(worker, RecommendationRequest, request_id, body)
