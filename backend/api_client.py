@@ -15,8 +15,8 @@ from urllib3.util.retry import Retry
 # Connection failures and "try again" answers are retried; uploads are safe to repeat because the
 # API deduplicates by content.
 _RETRY = Retry(
-    total=4,
-    backoff_factor=0.5,
+    total=3,
+    backoff_factor=0.3,
     status_forcelist=(502, 503, 504),
     allowed_methods=None,
     raise_on_status=False,
@@ -78,7 +78,7 @@ class ApiClient:
 
     def iter_tracks(self, **filters: str) -> Iterator[dict]:
         """Yield every track matching ``filters``, following the pagination cursor."""
-        params: dict[str, str] = {"limit": "100", **filters}
+        params: dict[str, str] = {"limit": "500", **filters}
         while True:
             page = self.request("GET", "/v1/tracks", params=params).json()
             yield from page["items"]

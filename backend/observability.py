@@ -28,7 +28,7 @@ from pythonjsonlogger.json import JsonFormatter
 from sqlalchemy import ColumnElement, case, func, select
 
 from backend.services.context import ServiceContext
-from backend.services.queue import INGEST_QUEUE, QUERY_QUEUE
+from backend.services.queue import ANSWER_REQUEST_TASK, EMBED_TRACK_TASK, INGEST_QUEUE, QUERY_QUEUE
 from backend.storage.models import RecommendationRequest, Track
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _CONTEXT: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("s2m_log_context", default={})
 _HANDLER_NAME = "s2m"
+# Which log field names the id a task is called with.
+TASK_ID_FIELDS = {EMBED_TRACK_TASK: "track_id", ANSWER_REQUEST_TASK: "request_id"}
 WORK_KINDS = {"track": Track, "recommendation": RecommendationRequest}
 # Submission-to-result seconds: a speech query should land in the first buckets, a long track later.
 DURATION_BUCKETS = (0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0)
@@ -103,6 +105,43 @@ def _install_request_ids(app: Flask) -> None:
                     extra={"method": request.method, "path": request.path, "status": response.status_code,
                            "duration_ms": elapsed_ms})
         return response
+
+
+# ---- Worker logs ----------------------------------------------------------------------------------
+
+_running_tasks: dict[str, tuple[contextvars.Token, float]] = {}
+
+
+def _configure_worker_logging(sender: object = None, **_kwargs: object) -> None:
+    settings = getattr(getattr(sender, "app", None), "s2m_settings", None)
+    configure_logging(bool(settings and settings.log_json))
+
+
+def _enter_task(task_id: str, task: object, args: tuple = (), **_kwargs: object) -> None:
+    ids = {"task_id": task_id}
+    field = TASK_ID_FIELDS.get(getattr(task, "name", ""))
+    if field and args:
+        ids[field] = str(args[0])
+    token = _CONTEXT.set({**_CONTEXT.get(), **ids})
+    _running_tasks[task_id] = (token, time.perf_counter())
+    log.info("task %s started", getattr(task, "name", "?"))
+
+
+def _leave_task(task_id: str, task: object, state: str | None = None, **_kwargs: object) -> None:
+    token, started = _running_tasks.pop(task_id, (None, time.perf_counter()))
+    log.info("task %s finished: %s", getattr(task, "name", "?"), state,
+             extra={"state": state, "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
+    if token is not None:
+        _CONTEXT.reset(token)
+
+
+def connect_worker_signals() -> None:
+    """In a worker: configure logging at start, and tag every task's log records with its ids."""
+    from celery.signals import task_postrun, task_prerun, worker_init
+
+    worker_init.connect(_configure_worker_logging, weak=False)
+    task_prerun.connect(_enter_task, weak=False)
+    task_postrun.connect(_leave_task, weak=False)
 
 
 # ---- Metrics ------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import uuid
 from celery import shared_task
 from celery.signals import worker_init, worker_process_init
 
+from backend.observability import connect_worker_signals
 from backend.services.queue import ANSWER_REQUEST_TASK, EMBED_TRACK_TASK
 from workers import pipeline
 from workers.context import worker_context
@@ -45,3 +46,7 @@ def _fresh_resources_after_fork(**_kwargs: object) -> None:
     from celery import current_app
 
     current_app.s2m_worker = None
+
+
+# JSON logs with the track or request id of the running task (backend.observability).
+connect_worker_signals()
