@@ -251,6 +251,9 @@ function drawPlot(query, results) {
       parts.push(svg("line", { class: "link", x1: qx, y1: qy, x2: x, y2: y }));
     });
     // Draw the worst first so the best-ranked point ends up on top.
+    // The query goes first, drawn larger, so its ring stays visible around results on top of it.
+    parts.push(svg("circle", { class: "query-point", cx: qx, cy: qy, r: 12 }));
+    parts.push(svg("text", { class: "query-label", x: qx + 14, y: qy + 4 }, "you"));
     [...points].reverse().forEach((result) => {
       const rank = results.indexOf(result) + 1;
       const [x, y] = toPlot(result.valence, result.arousal);
@@ -261,8 +264,6 @@ function drawPlot(query, results) {
       point.append(svg("title", {}, `${rank}. ${result.title || result.track_id} (${result.emotion})`));
       parts.push(point, svg("text", { class: "result-rank", x, y }, String(rank)));
     });
-    parts.push(svg("circle", { class: "query-point", cx: qx, cy: qy, r: 9 }));
-    parts.push(svg("text", { class: "query-label", x: qx + 12, y: qy + 4 }, "you"));
   }
   plot.replaceChildren(...parts);
 }
