@@ -250,8 +250,8 @@ function drawPlot(query, results) {
       const [x, y] = toPlot(result.valence, result.arousal);
       parts.push(svg("line", { class: "link", x1: qx, y1: qy, x2: x, y2: y }));
     });
-    // Draw the worst first so the best-ranked point ends up on top.
-    // The query goes first, drawn larger, so its ring stays visible around results on top of it.
+    // The query goes first, drawn larger, so its ring stays visible around results on top of it;
+    // results are drawn worst first so the best-ranked point ends up on top.
     parts.push(svg("circle", { class: "query-point", cx: qx, cy: qy, r: 12 }));
     parts.push(svg("text", { class: "query-label", x: qx + 14, y: qy + 4 }, "you"));
     [...points].reverse().forEach((result) => {
