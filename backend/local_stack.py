@@ -43,6 +43,7 @@ class LocalStack:
         self.settings = settings
         self.host, self.port, self.queues = host, port, queues
         self.worker_log = settings.data_dir / "worker.log"
+        self.api_log = settings.data_dir / "api.log"
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self.worker: subprocess.Popen | None = None
@@ -66,11 +67,15 @@ class LocalStack:
     def start(self) -> None:
         """Migrate the database, start serving the API, start the worker."""
         from backend.app import create_app
+        from backend.observability import configure_logging
         from backend.storage.db import upgrade_database
 
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         upgrade_database(self.settings.resolved_database_url)
-        self._server = make_server(self.host, self.port, create_app(self.settings), threaded=True)
+        app = create_app(self.settings)
+        # The API logs to a file beside the worker's, leaving the terminal to the caller's output.
+        configure_logging(self.settings.log_json, filename=self.api_log)
+        self._server = make_server(self.host, self.port, app, threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, name="s2m-api", daemon=True)
         self._thread.start()
         self.worker = self._start_worker()

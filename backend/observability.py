@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from flask import Flask, Response, g, has_request_context, request
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
@@ -70,12 +71,13 @@ class ContextFilter(logging.Filter):
         return True
 
 
-def configure_logging(json_lines: bool, level: int = logging.INFO) -> None:
-    """Send every logger's records to stderr, as JSON lines or plain text; safe to call again."""
+def configure_logging(json_lines: bool, level: int = logging.INFO, filename: Path | None = None) -> None:
+    """Send every logger's records to stderr (or ``filename``), as JSON lines or plain text; safe to call again."""
     root = logging.getLogger()
     for handler in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
         root.removeHandler(handler)
-    handler = logging.StreamHandler()
+        handler.close()
+    handler = logging.FileHandler(filename) if filename else logging.StreamHandler()
     handler.set_name(_HANDLER_NAME)
     handler.addFilter(ContextFilter())
     if json_lines:
