@@ -79,6 +79,8 @@ class Settings:
     log_json: bool = False
     # Seconds a delivered but unacknowledged task waits before the broker (Redis) hands it out again.
     broker_visibility_timeout: int = 3600
+    # Prefix for every Redis key the broker uses, so several deployments (or test runs) share one Redis.
+    broker_key_prefix: str = ""
     # Upper bound for `GET /v1/recommendations/<id>?wait=SECONDS` long-polling.
     max_wait_seconds: float = 30.0
     # Seconds to wait for the cross-process lock on a local-mode Qdrant folder.

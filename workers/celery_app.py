@@ -29,8 +29,17 @@ def broker_transport_options(settings: Settings) -> dict[str, Any]:
             "processed_folder": str(processed),
             "store_processed": False,
         }
-    # A task still unacknowledged this long after delivery (its worker died) is delivered again.
-    return {"visibility_timeout": settings.broker_visibility_timeout, "socket_connect_timeout": 3, "socket_timeout": 10}
+    # A task still unacknowledged this long after delivery (its worker died) is delivered again;
+    # workers sweep for such tasks at start and then every few seconds.
+    timeout = settings.broker_visibility_timeout
+    return {
+        "visibility_timeout": timeout,
+        "unacked_restore_interval": max(1, min(10, timeout // 4)),
+        "unacked_restore_throttle": 1,
+        "global_keyprefix": settings.broker_key_prefix,
+        "socket_connect_timeout": 3,
+        "socket_timeout": 10,
+    }
 
 
 def create_celery(settings: Settings) -> Celery:
@@ -47,7 +56,9 @@ def create_celery(settings: Settings) -> Celery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         # Each queue has its own exchange and routing key, so a query never lands behind ingest work.
-        task_queues=tuple(Queue(name, Exchange(name, type="direct"), routing_key=name) for name in (INGEST_QUEUE, QUERY_QUEUE)),
+        task_queues=tuple(
+            Queue(name, Exchange(name, type="direct"), routing_key=name) for name in (INGEST_QUEUE, QUERY_QUEUE)
+        ),
         task_default_queue=INGEST_QUEUE,
         task_routes={name: {"queue": queue} for name, queue in TASK_QUEUES.items()},
         broker_transport_options=broker_transport_options(settings),

@@ -12,8 +12,10 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TypeVar
 
+import numpy as np
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from backend.audio import decode_audio
@@ -92,18 +94,22 @@ def _run(worker: WorkerContext, model: type[Work], work_id: uuid.UUID, body: Cal
         return _fail(worker, model, work_id, exc)
 
 
-def analyse_track_audio(worker: WorkerContext, tracks: Sequence[Track]) -> list[ClipAnalysis]:
-    """Decode the stored audio of ``tracks`` and embed them in one batch with the active model."""
-    model, _ = worker.model()
-    clips = []
-    for track in tracks:
-        audio = decode_audio(worker.services.media.read(track_service.MEDIA_KIND, track.content_sha256))
-        clips.append((audio.mono(), audio.sample_rate))
-    return model.embed_music_batch(clips)
+def track_clip(worker: WorkerContext, track: Track) -> tuple[np.ndarray, int]:
+    """Decode a track's stored audio into mono samples and their rate."""
+    audio = decode_audio(worker.services.media.read(track_service.MEDIA_KIND, track.content_sha256))
+    return audio.mono(), audio.sample_rate
 
 
-def track_point(track: Track, analysis: ClipAnalysis) -> TrackPoint:
-    return TrackPoint(track.id, analysis.vector, analysis.label, analysis.valence, analysis.arousal, track.tags)
+def music_embedder(worker: WorkerContext, model_dir: Path) -> Callable[[Sequence[Track]], list[ClipAnalysis]]:
+    """Load the model in ``model_dir`` and return a function embedding tracks' stored audio in one batch."""
+    from workers.embedding.bundle import load_model
+
+    model = load_model(model_dir, worker.settings.device)
+
+    def embed(tracks: Sequence[Track]) -> list[ClipAnalysis]:
+        return model.embed_music_batch([track_clip(worker, track) for track in tracks])
+
+    return embed
 
 
 def embed_track(worker: WorkerContext, track_id: uuid.UUID) -> str:
@@ -111,10 +117,9 @@ def embed_track(worker: WorkerContext, track_id: uuid.UUID) -> str:
 
     def body(track: Track) -> str:
         model, active = worker.model()
-        audio = decode_audio(worker.services.media.read(track_service.MEDIA_KIND, track.content_sha256))
-        analysis = model.embed_music(audio.mono(), audio.sample_rate)
+        analysis = model.embed_music(*track_clip(worker, track))
         worker.services.ensure_collection(active.collection)
-        worker.services.vectors.upsert(active.collection, [track_point(track, analysis)])
+        worker.services.vectors.upsert(active.collection, [TrackPoint.from_analysis(track.id, analysis, track.tags)])
         with worker.services.db.session() as session:
             row = session.get(Track, track_id)
             if row is None:  # deleted while we worked: take the vector back out

@@ -22,6 +22,11 @@ def _register() -> None:
     main.add_command(evaluate.evaluate)
     main.add_command(evaluate.analyze)
 
+    from backend.cli import ops  # service operations: db, requeue, reconcile, reindex, worker, api
+
+    for command in ops.COMMANDS:
+        main.add_command(command)
+
     from backend.cli import client, demo
 
     main.add_command(client.ingest)

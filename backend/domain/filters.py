@@ -49,6 +49,7 @@ def clean_tags(tags: list[str]) -> list[str]:
 
 Csv = BeforeValidator(split_csv)
 Unit = Annotated[Annotated[float, Field(ge=0.0, le=1.0)] | None, BeforeValidator(_blank_to_none)]
+ShortText = Annotated[Annotated[str, Field(max_length=500)] | None, BeforeValidator(_blank_to_none)]
 TagList = Annotated[list[str], Csv, Field(max_length=MAX_TAGS), AfterValidator(clean_tags)]
 
 
@@ -87,7 +88,7 @@ class RecommendationForm(TrackFilters):
     """The multipart fields of ``POST /v1/recommendations`` besides the speech file."""
 
     limit: int = Field(DEFAULT_RESULTS, ge=1, le=MAX_RESULTS)
-    transcript: Annotated[str | None, BeforeValidator(_blank_to_none), Field(max_length=5000)] = None
+    transcript: Annotated[Annotated[str, Field(max_length=5000)] | None, BeforeValidator(_blank_to_none)] = None
 
 
 class SearchQuery(TrackFilters):
@@ -147,7 +148,7 @@ class TrackMetadata(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: Annotated[str | None, BeforeValidator(_blank_to_none), Field(max_length=500)] = None
-    artist: Annotated[str | None, BeforeValidator(_blank_to_none), Field(max_length=500)] = None
-    external_id: Annotated[str | None, BeforeValidator(_blank_to_none), Field(max_length=500)] = None
+    title: ShortText = None
+    artist: ShortText = None
+    external_id: ShortText = None
     tags: TagList = Field(default_factory=list)

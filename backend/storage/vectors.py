@@ -27,6 +27,7 @@ from qdrant_client import models as qm
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from backend.config import Settings
+from backend.domain.analysis import ClipAnalysis
 from backend.domain.filters import TrackFilters
 
 EMOTION_VECTOR = "emotion"
@@ -65,6 +66,10 @@ class TrackPoint:
     valence: float
     arousal: float
     tags: Sequence[str] = ()
+
+    @classmethod
+    def from_analysis(cls, track_id: uuid.UUID, analysis: ClipAnalysis, tags: Sequence[str]) -> "TrackPoint":
+        return cls(track_id, analysis.vector, analysis.label, analysis.valence, analysis.arousal, tuple(tags))
 
     def to_point(self) -> qm.PointStruct:
         return qm.PointStruct(

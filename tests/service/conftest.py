@@ -1,0 +1,124 @@
+"""Fixtures for the service tests: real PostgreSQL, Redis, Celery worker processes and Qdrant (local mode).
+
+Each stack gets its own PostgreSQL schema, Redis key prefix and data folder, so test runs (and
+other teams' tests) sharing the servers never see each other's rows or tasks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from backend.config import Settings
+from backend.services.context import ServiceContext
+from backend.storage.db import upgrade_database
+from tests.service.stack import ApiServer, Stack, WorkerProcess
+from tests.service.synth import SPEECH_STYLES, speech_wav
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+BACKENDS = ("postgres_redis", "embedded")
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An untrained model directory: meaningless embeddings, but real plumbing and cosine ranking."""
+    from workers.embedding.bundle import write_untrained_model
+
+    return write_untrained_model(tmp_path_factory.mktemp("model") / "untrained", seed=0)
+
+
+@pytest.fixture(scope="session")
+def postgres_schema() -> Iterator[Callable[[], str]]:
+    """Make fresh PostgreSQL schemas in the test database; each URL's search_path points at one."""
+    admin = create_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - report whatever the driver raised
+        pytest.fail(f"PostgreSQL at TEST_DATABASE_URL={TEST_DATABASE_URL} is not reachable: {exc}")
+    created: list[str] = []
+
+    def make() -> str:
+        schema = f"s2m_test_{uuid.uuid4().hex[:12]}"
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        created.append(schema)
+        url = make_url(TEST_DATABASE_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+        return url.render_as_string(hide_password=False)
+
+    yield make
+    with admin.connect() as connection:
+        for schema in created:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    try:
+        redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=3).ping()
+    except redis.RedisError as exc:
+        pytest.fail(f"Redis at TEST_REDIS_URL={TEST_REDIS_URL} is not reachable: {exc}")
+    return TEST_REDIS_URL
+
+
+@pytest.fixture(scope="session")
+def stack_settings(
+    tmp_path_factory: pytest.TempPathFactory, model_dir: Path, postgres_schema: Callable[[], str], redis_url: str
+) -> Callable[..., Settings]:
+    """Build settings for a new stack: "postgres_redis" (production shape) or "embedded" (no servers)."""
+
+    def make(backend: str, **overrides: object) -> Settings:
+        data_dir = tmp_path_factory.mktemp(backend)
+        base = Settings(data_dir=data_dir, model_dir=model_dir, device="cpu", min_audio_seconds=0.5)
+        if backend == "postgres_redis":
+            base = base.with_overrides(
+                database_url=postgres_schema(),
+                celery_broker_url=redis_url,
+                broker_key_prefix=f"s2m-test-{uuid.uuid4().hex[:8]}:",
+            )
+        elif backend != "embedded":
+            raise ValueError(f"unknown backend {backend!r}")
+        settings = base.with_overrides(**overrides)
+        settings.validate()
+        upgrade_database(settings.resolved_database_url)
+        return settings
+
+    return make
+
+
+@contextlib.contextmanager
+def running_stack(name: str, settings: Settings, log_dir: Path) -> Iterator[Stack]:
+    """Start a worker subprocess and the API for ``settings``; stop both afterwards."""
+    worker = WorkerProcess(settings, log_dir / f"worker-{name}.log")
+    worker.start()
+    context = ServiceContext.from_settings(settings)
+    try:
+        with ApiServer(settings) as api:
+            yield Stack(name=name, settings=settings, base_url=api.base_url, worker=worker, context=context)
+    finally:
+        worker.stop()
+        context.close()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def stack(request: pytest.FixtureRequest, stack_settings: Callable[..., Settings]) -> Iterator[Stack]:
+    """The service on PostgreSQL + Redis, or on the embedded default (SQLite + filesystem broker)."""
+    settings = stack_settings(request.param)
+    with running_stack(request.param, settings, settings.data_dir) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def speech_clips() -> dict[str, bytes]:
+    """One espeak-ng clip per speech emotion, in that emotion's prosody."""
+    return {emotion: speech_wav(emotion) for emotion in SPEECH_STYLES}
