@@ -22,7 +22,9 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import redis
 from flask import Flask, Response, g, has_request_context, request
+from kombu.transport.redis import Channel as RedisChannel
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 from pythonjsonlogger.json import JsonFormatter
@@ -167,18 +169,23 @@ class WorkerMetricsCollector(Collector):
         yield from self._from_database()
 
     def queue_depths(self) -> dict[str, int]:
-        """Return the number of messages waiting in each queue, asking the broker itself."""
-        depths = {}
-        with self.context.queue.celery.connection_for_read() as connection:
-            connection.ensure_connection(max_retries=1, timeout=3)
-            channel = connection.default_channel
-            for queue in (INGEST_QUEUE, QUERY_QUEUE):
-                try:
-                    depths[queue] = channel.queue_declare(queue=queue, passive=True).message_count
-                except connection.channel_errors:  # never declared, or (Redis) empty: nothing waits
-                    depths[queue] = 0
-                    channel = connection.channel()
-        return depths
+        """Return the number of messages waiting in each queue: Redis list lengths, or broker files."""
+        celery = self.context.queue.celery
+        options = celery.conf.broker_transport_options or {}
+        url = self.context.settings.resolved_broker_url
+        if url.startswith(("redis://", "rediss://")):
+            prefix = options.get("global_keyprefix", "")
+            # Kombu keeps prioritised messages in sibling lists named queue + separator + priority.
+            suffixes = [""] + [f"{RedisChannel.sep}{step}" for step in RedisChannel.priority_steps if step]
+            client = redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3)
+            try:
+                return {q: sum(client.llen(f"{prefix}{q}{s}") for s in suffixes) for q in (INGEST_QUEUE, QUERY_QUEUE)}
+            finally:
+                client.close()
+        if url.startswith("filesystem"):
+            names = [p.name for p in Path(options["data_folder_in"]).iterdir()]
+            return {q: sum(1 for n in names if n.endswith(f".{q}.msg")) for q in (INGEST_QUEUE, QUERY_QUEUE)}
+        raise ValueError(f"cannot read queue depth from broker {url.split('://')[0]!r}")
 
     def _queue_depth(self) -> Iterator[GaugeMetricFamily]:
         gauge = GaugeMetricFamily("s2m_queue_depth", "Tasks waiting in each broker queue", labels=["queue"])

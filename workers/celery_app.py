@@ -21,12 +21,15 @@ def broker_transport_options(settings: Settings) -> dict[str, Any]:
     if settings.resolved_broker_url.startswith("filesystem"):
         queue_folder = settings.broker_folder / "queue"
         processed = settings.broker_folder / "processed"
-        for folder in (queue_folder, processed):
+        # Exchange tables; kombu's default is ./control, which would litter the working directory.
+        control = settings.broker_folder / "control"
+        for folder in (queue_folder, processed, control):
             folder.mkdir(parents=True, exist_ok=True)
         return {
             "data_folder_in": str(queue_folder),
             "data_folder_out": str(queue_folder),
             "processed_folder": str(processed),
+            "control_folder": str(control),
             "store_processed": False,
         }
     # A task still unacknowledged this long after delivery (its worker died) is delivered again;

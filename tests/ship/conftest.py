@@ -11,7 +11,14 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from backend.config import Settings
+# The service team's fixtures (real PostgreSQL schema, Redis prefix, worker process, API server).
+from tests.service.conftest import (  # noqa: F401 - fixtures used by name
+    model_dir,
+    postgres_schema,
+    redis_url,
+    running_stack,
+    stack_settings,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 MUSIC_RATE, SPEECH_RATE = 22050, 16000
@@ -52,21 +59,10 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300)
 
 
 @pytest.fixture(scope="session")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A valid, randomly initialised model: the plumbing under test does not depend on its quality."""
-    from workers.embedding.bundle import write_untrained_model
-
-    return write_untrained_model(tmp_path_factory.mktemp("ship-model") / "model", seed=0)
-
-
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory, model_dir: Path):
-    """The API served over HTTP and one real Celery worker process, on the embedded default."""
-    from backend.local_stack import LocalStack
-
-    settings = Settings.from_env({}, data_dir=tmp_path_factory.mktemp("ship-stack"), model_dir=model_dir,
-                                 device="cpu")
-    with LocalStack(settings) as running:
+def stack(stack_settings):
+    """The service team's production-shaped stack: PostgreSQL, Redis, a real Celery worker, the API."""
+    settings = stack_settings("postgres_redis")
+    with running_stack("ship", settings, settings.data_dir) as running:
         yield running
 
 
@@ -78,8 +74,8 @@ def catalogue(stack, tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
 
     folder = tmp_path_factory.mktemp("ship-catalogue")
     files = [write_music(folder / f"piece{seed}.wav", seed=100 + seed) for seed in range(6)]
-    client = ApiClient(stack.url)
+    client = ApiClient(stack.base_url)
     summary = ingest_paths(client, files, progress=False)
-    wait_until_embedded(client, summary, timeout=300, progress=False, sleep=stack.sleep)
+    wait_until_embedded(client, summary, timeout=300, progress=False)
     assert summary.count("ingested") == 6, summary.failures
     return [outcome.track for outcome in summary.outcomes]

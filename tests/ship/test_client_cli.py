@@ -36,33 +36,33 @@ def test_ingest_walks_folders_reports_failures_and_resumes_by_hash(stack, tmp_pa
     write_music(library / "three.wav", seed=3)
     (library / "notes.txt").write_text("not audio, and not picked up from a folder")
     (library / "broken.wav").write_bytes(b"RIFF but not really a wave file")
-    before = track_count(stack.url)
+    before = track_count(stack.base_url)
 
-    first = run_cli("ingest", str(library), "--api", stack.url, "--workers", "3", "--wait")
+    first = run_cli("ingest", str(library), "--api", stack.base_url, "--workers", "3", "--wait")
 
     assert first.returncode == 1, first.stderr
     assert "ingested 3, skipped 0 (already in the catalogue), failed 1" in first.stdout
     assert re.search(r"failed: .*broken\.wav: HTTP 4\d\d \w+", first.stderr)
     assert "upload: 100%" in first.stderr and "embed: 100%" in first.stderr
-    assert track_count(stack.url) == before + 3
-    posts = create_track_posts(stack.url)
+    assert track_count(stack.base_url) == before + 3
+    posts = create_track_posts(stack.base_url)
 
-    again = s2m("ingest", str(library), "--api", stack.url)
+    again = s2m("ingest", str(library), "--api", stack.base_url)
 
     assert again.exit_code == 1
     assert "ingested 0, skipped 3 (already in the catalogue), failed 1" in again.stdout
     # Known content was skipped on this side by its hash: only the broken file was posted again.
-    assert create_track_posts(stack.url) == posts + 1
-    assert track_count(stack.url) == before + 3
+    assert create_track_posts(stack.base_url) == posts + 1
+    assert track_count(stack.base_url) == before + 3
 
     # The same audio under another name is skipped too; new audio is ingested.
     shutil.copy(library / "three.wav", tmp_path / "copy-of-three.wav")
     new = write_music(tmp_path / "four.wav", seed=4)
-    mixed = s2m("ingest", str(tmp_path / "copy-of-three.wav"), str(new), "--api", stack.url,
+    mixed = s2m("ingest", str(tmp_path / "copy-of-three.wav"), str(new), "--api", stack.base_url,
                     "--tags", "live, test", "--artist", "Synth")
     assert mixed.exit_code == 0, mixed.output
     assert "ingested 1, skipped 1 (already in the catalogue), failed 0" in mixed.stdout
-    tagged = requests.get(f"{stack.url}/v1/tracks", params={"tag": "live"}, timeout=10).json()["items"]
+    tagged = requests.get(f"{stack.base_url}/v1/tracks", params={"tag": "live"}, timeout=10).json()["items"]
     assert [(t["title"], t["artist"], t["tags"]) for t in tagged] == [("four", "Synth", ["live", "test"])]
 
 
@@ -81,14 +81,14 @@ def test_ingest_bad_arguments_and_unreachable_api_fail_clearly(tmp_path):
 def test_recommend_prints_ranked_tracks_and_honours_filters(stack, catalogue, tmp_path):
     speech = write_speech(tmp_path / "speech.wav", seed=7)
 
-    shown = s2m("recommend", str(speech), "--api", stack.url, "--limit", "3")
+    shown = s2m("recommend", str(speech), "--api", stack.base_url, "--limit", "3")
     assert shown.exit_code == 0, shown.output
     lines = shown.stdout.splitlines()
     assert lines[0].startswith("speech emotion: ")
     ranked = [line for line in lines[1:] if re.match(r"^\s+\d+\. ", line)]
     assert [int(line.split(".")[0]) for line in ranked] == [1, 2, 3]
 
-    as_json = s2m("recommend", str(speech), "--api", stack.url, "--limit", "4", "--json")
+    as_json = s2m("recommend", str(speech), "--api", stack.base_url, "--limit", "4", "--json")
     answer = json.loads(as_json.stdout)
     assert answer["status"] == "ready" and len(answer["results"]) == 4
     scores = [result["score"] for result in answer["results"]]
@@ -96,7 +96,7 @@ def test_recommend_prints_ranked_tracks_and_honours_filters(stack, catalogue, tm
 
     wanted = catalogue[0]["emotion"]
     excluded = catalogue[0]["id"]
-    filtered = json.loads(s2m("recommend", str(speech), "--api", stack.url, "--emotions", f" {wanted} ,",
+    filtered = json.loads(s2m("recommend", str(speech), "--api", stack.base_url, "--emotions", f" {wanted} ,",
                                   "--exclude", excluded, "--json").stdout)
     assert filtered["results"] and {r["emotion"] for r in filtered["results"]} == {wanted}
     assert excluded not in {r["track_id"] for r in filtered["results"]}
@@ -104,14 +104,14 @@ def test_recommend_prints_ranked_tracks_and_honours_filters(stack, catalogue, tm
 
 def test_recommend_reports_api_errors_and_bad_options(stack, tmp_path):
     speech = write_speech(tmp_path / "speech.wav", seed=8)
-    unknown = s2m("recommend", str(speech), "--api", stack.url, "--emotions", "melancholic")
+    unknown = s2m("recommend", str(speech), "--api", stack.base_url, "--emotions", "melancholic")
     assert unknown.exit_code == 1
     assert "HTTP 422" in unknown.stderr and "melancholic" in unknown.stderr
 
     text = tmp_path / "speech.txt"
     text.write_text("hello")
-    not_audio = s2m("recommend", str(text), "--api", stack.url)
+    not_audio = s2m("recommend", str(text), "--api", stack.base_url)
     assert not_audio.exit_code == 1 and re.search(r"HTTP 4\d\d \w+", not_audio.stderr)
 
-    out_of_range = s2m("recommend", str(speech), "--api", stack.url, "--valence-min", "1.5")
+    out_of_range = s2m("recommend", str(speech), "--api", stack.base_url, "--valence-min", "1.5")
     assert out_of_range.exit_code == 2 and "--valence-min" in out_of_range.stderr

@@ -56,6 +56,11 @@ def test_demo_ingests_queries_each_emotion_serves_and_stops_cleanly(tiny_corpus,
         assert served, output + demo.stderr.read() if demo.poll() is not None else output
         page = requests.get(f"{served.group(1)}/", timeout=10)
         assert page.status_code == 200 and "speech2music" in page.text
+        # Worker metrics from the SQLite rows of the embedded default.
+        metrics = requests.get(f"{served.group(1)}/metrics", timeout=10).text
+        assert 's2m_task_duration_seconds_count{kind="track"} 8.0' in metrics
+        assert 's2m_task_duration_seconds_count{kind="recommendation"} 2.0' in metrics
+        assert 's2m_queue_depth{queue="ingest"} 0.0' in metrics
     finally:
         demo.send_signal(signal.SIGINT)
         rest, errors = demo.communicate(timeout=120)

@@ -42,13 +42,13 @@ def browser(fake_microphone: Path):
 @pytest.fixture
 def page(browser, stack, catalogue):
     context = browser.new_context(viewport={"width": 1200, "height": 900})
-    context.grant_permissions(["microphone"], origin=stack.url)
+    context.grant_permissions(["microphone"], origin=stack.base_url)
     page = context.new_page()
     # JavaScript errors fail the test; a test that provokes an HTTP error removes the one it expects.
     page.js_errors = errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("console", lambda message: message.type == "error" and errors.append(message.text))
-    page.goto(f"{stack.url}/")
+    page.goto(f"{stack.base_url}/")
     page.wait_for_selector("body[data-ready=true]")
     yield page
     context.close()
@@ -80,7 +80,7 @@ def test_uploaded_speech_gets_ranked_tracks_players_and_a_plot(page, stack, tmp_
     # Every player points at the stored audio, and the API serves it.
     audio_url = rows.first.locator("audio").get_attribute("src")
     assert audio_url.startswith("/v1/tracks/") and audio_url.endswith("/audio")
-    assert page.request.get(f"{stack.url}{audio_url}").status == 200
+    assert page.request.get(f"{stack.base_url}{audio_url}").status == 200
 
     page.screenshot(path=str(tmp_path / "web.png"), full_page=True)
     STABLE_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
