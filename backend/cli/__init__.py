@@ -16,11 +16,12 @@ def main() -> None:
 
 
 def _register() -> None:
-    from backend.cli import corpus, evaluate
+    from backend.cli import corpus, evaluate, train
 
     main.add_command(corpus.corpus)
     main.add_command(evaluate.evaluate)
     main.add_command(evaluate.analyze)
+    main.add_command(train.train)
 
     from backend.cli import ops  # service operations: db, requeue, reconcile, reindex, worker, api
 

@@ -94,12 +94,14 @@ def load_network(model_dir: Path, device: str = "cpu") -> tuple[EmotionNetwork, 
 class EmotionModel:
     """A loaded model directory: embeds speech queries and whole music tracks."""
 
-    def __init__(self, network: EmotionNetwork, version: str, device: torch.device):
+    def __init__(
+        self, network: EmotionNetwork, version: str, device: torch.device, text_encoder: SentenceEncoder | None = None
+    ):
         self.network = network
         self.config: ModelConfig = network.config
         self.version = version
         self.device = device
-        self._text_encoder: SentenceEncoder | None = None
+        self._text_encoder = text_encoder  # loaded on first use when None
 
     @property
     def labels(self) -> tuple[str, ...]:

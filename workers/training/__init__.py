@@ -1,0 +1,1 @@
+"""Training of the emotion network: corpus data, augmentation, losses and the trainer."""
