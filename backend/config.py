@@ -67,6 +67,9 @@ class Settings:
     device: str = "auto"
     # How many clips a GPU worker embeds in one forward pass.
     embed_batch_size: int = 16
+    # CPU threads torch may use in each worker process (scale with worker processes instead: on a
+    # shared CPU, several threads per process spin against each other and run many times slower).
+    torch_threads: int = 1
     # Upload limits.
     max_upload_bytes: int = 50 * 1024 * 1024
     max_speech_seconds: float = 60.0
@@ -122,7 +125,8 @@ class Settings:
         """Raise :class:`ConfigError` for values that cannot work."""
         if self.device not in {"cpu", "cuda", "auto"}:
             raise ConfigError(f"DEVICE must be cpu, cuda or auto, got {self.device!r}")
-        for name in ("embed_batch_size", "max_upload_bytes", "max_task_attempts", "broker_visibility_timeout"):
+        for name in ("embed_batch_size", "torch_threads", "max_upload_bytes", "max_task_attempts",
+                     "broker_visibility_timeout"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name.upper()} must be at least 1, got {getattr(self, name)}")
         if not 0 < self.min_audio_seconds < min(self.max_speech_seconds, self.max_track_seconds):

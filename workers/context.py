@@ -44,9 +44,7 @@ class WorkerContext:
         active = self.active_model()
         with self._model_lock:
             if self._model is None or self._model.version != active.version:
-                from workers.embedding.bundle import load_model  # torch: only inside workers
-
-                model = load_model(Path(active.model_dir), self.settings.device)
+                model = load_worker_model(self.settings, Path(active.model_dir))
                 if model.version != active.version:
                     raise ModelMismatchError(
                         f"{active.model_dir} holds model {model.version}, but the database expects {active.version}"
@@ -59,6 +57,16 @@ class WorkerContext:
             self.services.close()
             del self.__dict__["services"]
         self._model = None
+
+
+def load_worker_model(settings: Settings, model_dir: Path) -> "EmotionModel":
+    """Load a model directory with this process's torch thread budget."""
+    import torch
+
+    from workers.embedding.bundle import load_model  # torch: only inside workers
+
+    torch.set_num_threads(settings.torch_threads)
+    return load_model(model_dir, settings.device)
 
 
 def worker_context(app: "Celery") -> WorkerContext:

@@ -16,18 +16,19 @@ from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
+from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from backend.audio import decode_audio
+from backend.audio import AudioError, decode_audio
 from backend.domain.analysis import ClipAnalysis
 from backend.domain.filters import TrackFilters
-from backend.domain.work import FAILED, FINISHED_STATUSES, PROCESSING, READY, attempts_exhausted, gave_up_message
+from backend.domain.work import FAILED, FINISHED_STATUSES, PROCESSING, QUEUED, READY, attempts_exhausted, gave_up_message
 from backend.services import recommendations as recommendation_service
 from backend.services import tracks as track_service
 from backend.services.search import find_tracks
-from backend.storage.models import RecommendationRequest, Track
+from backend.storage.models import RecommendationRequest, Track, utcnow
 from backend.storage.vectors import TRANSIENT_ERRORS, EmbeddingQuery, TrackPoint
-from workers.context import WorkerContext
+from workers.context import WorkerContext, load_worker_model
 
 log = logging.getLogger(__name__)
 
@@ -40,17 +41,17 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:2000]
 
 
-def _start(worker: WorkerContext, model: type[Work], work_id: uuid.UUID) -> Work | None:
-    """Count one more attempt and mark the work processing; None when there is nothing to do."""
+def _start(worker: WorkerContext, model: type[Work], work_id: uuid.UUID) -> Work | str:
+    """Count one more attempt and mark the work processing; or say why there is nothing to do."""
     with worker.services.db.session() as session:
         row = session.get(model, work_id, with_for_update=True)
         if row is None or row.status in FINISHED_STATUSES:
-            return None  # deleted, or a duplicate delivery of finished work
+            return "skipped"  # deleted, or a duplicate delivery of finished work
         if attempts_exhausted(row.attempts, worker.settings.max_task_attempts):
             row.status, row.error = FAILED, gave_up_message(row.attempts, row.error)
             session.commit()
             log.warning("%s %s failed: %s", model.__name__, work_id, row.error)
-            return None
+            return FAILED
         row.attempts += 1
         row.status = PROCESSING
         session.commit()
@@ -83,8 +84,8 @@ def note_transient_error(worker: WorkerContext, model: type[Work], work_id: uuid
 
 def _run(worker: WorkerContext, model: type[Work], work_id: uuid.UUID, body: Callable[[Work], str]) -> str:
     row = _start(worker, model, work_id)
-    if row is None:
-        return "skipped"
+    if isinstance(row, str):
+        return row
     try:
         return body(row)
     except TRANSIENT as exc:
@@ -102,9 +103,7 @@ def track_clip(worker: WorkerContext, track: Track) -> tuple[np.ndarray, int]:
 
 def music_embedder(worker: WorkerContext, model_dir: Path) -> Callable[[Sequence[Track]], list[ClipAnalysis]]:
     """Load the model in ``model_dir`` and return a function embedding tracks' stored audio in one batch."""
-    from workers.embedding.bundle import load_model
-
-    model = load_model(model_dir, worker.settings.device)
+    model = load_worker_model(worker.settings, model_dir)
 
     def embed(tracks: Sequence[Track]) -> list[ClipAnalysis]:
         return model.embed_music_batch([track_clip(worker, track) for track in tracks])
@@ -112,24 +111,69 @@ def music_embedder(worker: WorkerContext, model_dir: Path) -> Callable[[Sequence
     return embed
 
 
+def claim_queued_tracks(worker: WorkerContext, exclude: uuid.UUID, limit: int) -> list[Track]:
+    """Take up to ``limit`` never-started queued tracks to embed in the same batch.
+
+    Each claim is a compare-and-set (``status = 'queued'`` in the UPDATE), so two workers never
+    take the same track. Only fresh tracks are taken: a track that might be poison runs alone.
+    Their own messages arrive later, find them ready and do nothing.
+    """
+    if limit <= 0:
+        return []
+    claimed = []
+    with worker.services.db.session() as session:
+        candidates = session.scalars(
+            select(Track.id)
+            .where(Track.status == QUEUED, Track.attempts == 0, Track.id != exclude)
+            .order_by(Track.created_at)
+            .limit(limit)
+        ).all()
+        for candidate in candidates:
+            taken = session.execute(
+                update(Track)
+                .where(Track.id == candidate, Track.status == QUEUED)
+                .values(status=PROCESSING, attempts=Track.attempts + 1, updated_at=utcnow())
+            )
+            if taken.rowcount == 1:
+                claimed.append(candidate)
+        session.commit()
+        return list(session.scalars(select(Track).where(Track.id.in_(claimed))))
+
+
 def embed_track(worker: WorkerContext, track_id: uuid.UUID) -> str:
-    """Embed one track, write its vector (waiting for Qdrant) and mark it ready."""
+    """Embed a track (with other waiting tracks in one batch), write the vectors, mark them ready."""
 
     def body(track: Track) -> str:
+        batch = [track, *claim_queued_tracks(worker, track.id, worker.settings.embed_batch_size - 1)]
+        clips, decoded = [], []
+        for item in batch:
+            try:
+                clips.append(track_clip(worker, item))
+                decoded.append(item)
+            except (AudioError, OSError) as exc:
+                _fail(worker, Track, item.id, exc)
+        if not decoded:
+            return FAILED
         model, active = worker.model()
-        analysis = model.embed_music(*track_clip(worker, track))
+        analyses = model.embed_music_batch(clips)
         worker.services.ensure_collection(active.collection)
-        worker.services.vectors.upsert(active.collection, [TrackPoint.from_analysis(track.id, analysis, track.tags)])
+        points = [TrackPoint.from_analysis(t.id, a, t.tags) for t, a in zip(decoded, analyses)]
+        worker.services.vectors.upsert(active.collection, points)
+        gone = []
         with worker.services.db.session() as session:
-            row = session.get(Track, track_id)
-            if row is None:  # deleted while we worked: take the vector back out
-                worker.services.vectors.delete(active.collection, [track_id])
-                return "deleted"
-            row.status, row.error = READY, None
-            row.emotion, row.probabilities = analysis.label, analysis.probabilities
-            row.valence, row.arousal, row.model_version = analysis.valence, analysis.arousal, active.version
+            for item, analysis in zip(decoded, analyses):
+                row = session.get(Track, item.id)
+                if row is None:  # deleted while we worked: its vector comes back out below
+                    gone.append(item.id)
+                    continue
+                row.status, row.error = READY, None
+                row.emotion, row.probabilities = analysis.label, analysis.probabilities
+                row.valence, row.arousal, row.model_version = analysis.valence, analysis.arousal, active.version
             session.commit()
-        return READY
+        worker.services.vectors.delete(active.collection, gone)
+        if track_id in gone:
+            return "deleted"
+        return READY if track in decoded else FAILED
 
     return _run(worker, Track, track_id, body)
 

@@ -17,8 +17,9 @@ blueprint = Blueprint("recommendations", __name__, url_prefix="/v1/recommendatio
 @blueprint.post("")
 def create_recommendation() -> Response:
     """Accept a speech clip and filters; 202 with the queued request."""
+    data = uploaded_file()
     form = RecommendationForm.model_validate(form_fields())
-    created, _enqueued = recommendation_service.create_recommendation_request(service_context(), uploaded_file(), form)
+    created, _enqueued = recommendation_service.create_recommendation_request(service_context(), data, form)
     location = url_for("recommendations.get_recommendation", request_id=created.id)
     return respond(RecommendationOut.of(created), 202, {"Location": location})
 

@@ -19,8 +19,9 @@ MIME_TYPES = {"WAV": "audio/wav", "FLAC": "audio/flac", "OGG": "audio/ogg", "MP3
 @blueprint.post("")
 def create_track() -> Response:
     """Ingest a track: 202 and a queued track, or 200 with the existing track for known audio."""
+    data = uploaded_file()
     metadata = TrackMetadata.model_validate(form_fields())
-    result = track_service.ingest_track(service_context(), uploaded_file(), metadata)
+    result = track_service.ingest_track(service_context(), data, metadata)
     location = url_for("tracks.get_track", track_id=result.track.id)
     return respond(TrackOut.of(result.track), 202 if result.created else 200, {"Location": location})
 

@@ -83,12 +83,19 @@ def reindex(model_dir: Path, batch_size: int | None) -> None:
     """Re-embed the catalogue with another model, then switch queries to it in one step."""
     from tqdm import tqdm
 
+    from backend.services.errors import ServiceError
     from backend.services.maintenance import reindex as reindex_catalogue
+    from backend.services.model_versions import read_model_version
     from workers.context import WorkerContext
     from workers.pipeline import music_embedder
 
     context = _context()
     settings = context.settings
+    try:
+        read_model_version(model_dir)
+        embed = music_embedder(WorkerContext(settings), model_dir)
+    except (ServiceError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
     bar = tqdm(unit="track", desc=f"reindex {model_dir.name}")
 
     def announce(count: int) -> None:
@@ -96,8 +103,8 @@ def reindex(model_dir: Path, batch_size: int | None) -> None:
         bar.refresh()
 
     report = reindex_catalogue(
-        context, model_dir, music_embedder(WorkerContext(settings), model_dir),
-        batch_size=batch_size or settings.embed_batch_size, progress=bar.update, announce=announce,
+        context, model_dir, embed, batch_size=batch_size or settings.embed_batch_size,
+        progress=bar.update, announce=announce,
     )
     bar.close()
     if not report.switched:

@@ -122,3 +122,16 @@ def stack(request: pytest.FixtureRequest, stack_settings: Callable[..., Settings
 def speech_clips() -> dict[str, bytes]:
     """One espeak-ng clip per speech emotion, in that emotion's prosody."""
     return {emotion: speech_wav(emotion) for emotion in SPEECH_STYLES}
+
+
+# Fault injection: every task sleeps this long after marking its row processing (a window to kill it in).
+FAULT_TASK_DELAY = 2.5
+
+
+@pytest.fixture(scope="session")
+def fault_stack(stack_settings: Callable[..., Settings]) -> Iterator[Stack]:
+    """PostgreSQL + Redis with slow tasks and a short redelivery timeout, for killing workers mid-task."""
+    settings = stack_settings("postgres_redis", task_delay_seconds=FAULT_TASK_DELAY, broker_visibility_timeout=5,
+                              max_task_attempts=3)
+    with running_stack("faults", settings, settings.data_dir) as running:
+        yield running

@@ -1,0 +1,115 @@
+"""The app's shape: no torch on the API side, an honest OpenAPI document, the emotion vocabulary,
+race-safe deduplication, and one local Qdrant folder shared by several processes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+from flask import Flask
+from sqlalchemy import func, select
+
+from backend.app import create_app
+from backend.config import Settings
+from backend.domain.emotions import EMOTIONS, MUSIC_LABELS, SPEECH_LABELS
+from backend.storage.db import upgrade_database
+from backend.storage.models import Track
+from backend.storage.vectors import VectorStore
+from tests.service.stack import REPO_ROOT, ApiServer
+from tests.service.synth import music_wav
+
+
+@pytest.fixture()
+def settings(tmp_path: Path, model_dir: Path) -> Settings:
+    settings = Settings(data_dir=tmp_path, model_dir=model_dir, device="cpu")
+    upgrade_database(settings.resolved_database_url)
+    return settings
+
+
+def test_api_process_never_imports_torch(settings: Settings) -> None:
+    script = textwrap.dedent(f"""
+        import sys
+        from pathlib import Path
+        from backend.app import create_app
+        from backend.config import Settings
+        app = create_app(Settings(data_dir=Path({str(settings.data_dir)!r}), model_dir=Path({str(settings.model_dir)!r})))
+        client = app.test_client()
+        assert client.post("/v1/search", json={{"emotion": "sad"}}).status_code == 200
+        assert client.get("/readyz").status_code == 200
+        heavy = sorted(m for m in ("torch", "torchaudio", "transformers", "workers.embedding.bundle") if m in sys.modules)
+        print("heavy:", heavy)
+    """)
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+                            env={"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    assert "heavy: []" in result.stdout
+
+
+def test_openapi_document_covers_exactly_the_routes(settings: Settings) -> None:
+    app = create_app(settings)
+    document = app.test_client().get("/openapi.json").get_json()
+    documented = {(path, method) for path, ops in document["paths"].items() for method in ops}
+    served = set()
+    for rule in app.url_map.iter_rules():
+        path = rule.rule.replace("<", "{").replace(">", "}")
+        served |= {(path, method.lower()) for method in rule.methods - {"HEAD", "OPTIONS"}}
+    assert documented == served
+    refs = {
+        response["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+        for ops in document["paths"].values() for op in ops.values() for response in op["responses"].values()
+        if "application/json" in response.get("content", {}) and "schema" in response["content"]["application/json"]
+    }
+    assert refs <= set(document["components"]["schemas"])
+    assert {"TrackOut", "RecommendationOut", "ErrorBody"} <= refs
+
+
+def test_emotions_come_from_the_database_and_match_the_domain(settings: Settings) -> None:
+    body = create_app(settings).test_client().get("/v1/emotions").get_json()
+    served = {e["name"]: e for e in body["emotions"]}
+    assert set(served) == set(EMOTIONS)
+    for name, emotion in EMOTIONS.items():
+        assert served[name]["valence"] == pytest.approx(emotion.valence)
+        assert served[name]["arousal"] == pytest.approx(emotion.arousal)
+        assert served[name]["speech"] == (name in SPEECH_LABELS)
+        assert served[name]["music"] == (name in MUSIC_LABELS)
+
+
+def test_concurrent_uploads_of_the_same_audio_make_one_track(settings: Settings) -> None:
+    data = music_wav("bright", 7)
+    with ApiServer(settings) as api:
+        def post(_: int) -> requests.Response:
+            return requests.post(api.base_url + "/v1/tracks", files={"file": ("t.wav", data)}, timeout=60)
+
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            responses = list(pool.map(post, range(6)))
+        app: Flask = api.app
+    assert sorted(r.status_code for r in responses) == [200] * 5 + [202]
+    assert len({r.json()["id"] for r in responses}) == 1
+    with app.extensions["s2m"].db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Track)) == 1
+
+
+def test_local_qdrant_folder_is_shared_by_several_processes(tmp_path: Path) -> None:
+    """Two processes write to one local-mode folder at once; the file lock serialises them."""
+    script = textwrap.dedent("""
+        import sys, uuid
+        from pathlib import Path
+        from backend.storage.vectors import TrackPoint, VectorStore
+        store = VectorStore(path=Path(sys.argv[1]), lock_timeout=60)
+        store.ensure_collection("tracks__shared")
+        for i in range(10):
+            store.upsert("tracks__shared", [TrackPoint(uuid.uuid4(), [1.0] + [0.0] * 63, "sad", 0.2, 0.3, ("t",))])
+    """)
+    writers = [
+        subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], cwd=REPO_ROOT,
+                         env={"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin"}, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    errors = [writer.communicate(timeout=120)[1] for writer in writers]
+    assert [writer.returncode for writer in writers] == [0, 0], errors
+    assert VectorStore(path=tmp_path).count("tracks__shared") == 20

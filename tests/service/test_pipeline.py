@@ -1,0 +1,75 @@
+"""The worker's plain functions, called in-process on the embedded default (no Celery in between)."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+
+from backend.config import Settings
+from backend.domain.filters import TrackMetadata
+from backend.services.context import ServiceContext
+from backend.services.tracks import ingest_track
+from backend.storage.db import upgrade_database
+from backend.storage.models import Track
+from tests.service.synth import music_wav
+from workers import pipeline
+from workers.context import WorkerContext
+
+
+@pytest.fixture()
+def worker(tmp_path: Path, model_dir: Path) -> WorkerContext:
+    settings = Settings(data_dir=tmp_path, model_dir=model_dir, device="cpu", embed_batch_size=3)
+    upgrade_database(settings.resolved_database_url)
+    context = WorkerContext(settings)
+    yield context
+    context.close()
+
+
+def _ingest(services: ServiceContext, data: bytes) -> uuid.UUID:
+    return ingest_track(services, data, TrackMetadata(tags=["t"])).track.id
+
+
+def _row(worker: WorkerContext, track_id: uuid.UUID) -> Track:
+    with worker.services.db.session() as session:
+        row = session.get(Track, track_id)
+    assert row is not None
+    return row
+
+
+def test_one_task_embeds_a_batch_and_later_deliveries_do_nothing(worker: WorkerContext) -> None:
+    services = worker.services
+    ids = [_ingest(services, music_wav("bright", i)) for i in range(4)]
+    # A track that already had a start is never batched with others (it may be the poison one).
+    with services.db.session() as session:
+        session.execute(update(Track).where(Track.id == ids[3]).values(attempts=1))
+        session.commit()
+
+    assert pipeline.embed_track(worker, ids[0]) == "ready"
+    collection = worker.active_model().collection
+    assert [_row(worker, i).status for i in ids] == ["ready", "ready", "ready", "queued"]
+    assert set(services.vectors.point_ids(collection)) == set(ids[:3])
+
+    for track_id in ids[:3]:  # their own messages arrive later
+        assert pipeline.embed_track(worker, track_id) == "skipped"
+    assert [_row(worker, i).attempts for i in ids[:3]] == [1, 1, 1]
+    assert services.vectors.count(collection) == 3
+
+
+def test_attempts_run_out_and_the_reason_is_kept(worker: WorkerContext) -> None:
+    track_id = _ingest(worker.services, music_wav("dark", 1))
+    with worker.services.db.session() as session:
+        session.execute(update(Track).where(Track.id == track_id).values(attempts=worker.settings.max_task_attempts))
+        session.commit()
+    assert pipeline.embed_track(worker, track_id) == "failed"
+    row = _row(worker, track_id)
+    assert row.status == "failed" and row.error.startswith(f"gave up after {worker.settings.max_task_attempts} attempts")
+
+
+def test_audio_that_goes_missing_fails_with_the_reason(worker: WorkerContext) -> None:
+    track_id = _ingest(worker.services, music_wav("noisy", 1))
+    worker.services.media.delete("tracks", _row(worker, track_id).content_sha256)
+    assert pipeline.embed_track(worker, track_id) == "failed"
+    assert "FileNotFoundError" in _row(worker, track_id).error
