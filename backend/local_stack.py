@@ -22,7 +22,11 @@ from backend.config import REPO_ROOT, Settings
 WORKER_STOP_SECONDS = 30.0
 
 
-class WorkerDiedError(RuntimeError):
+class LocalStackError(RuntimeError):
+    """The local stack cannot start or keep running; the message says why."""
+
+
+class WorkerDiedError(LocalStackError):
     """The worker subprocess exited while work was still expected of it."""
 
 
@@ -75,7 +79,10 @@ class LocalStack:
         app = create_app(self.settings)
         # The API logs to a file beside the worker's, leaving the terminal to the caller's output.
         configure_logging(self.settings.log_json, filename=self.api_log)
-        self._server = make_server(self.host, self.port, app, threaded=True)
+        try:
+            self._server = make_server(self.host, self.port, app, threaded=True)
+        except OSError as exc:
+            raise LocalStackError(f"cannot listen on {self.host}:{self.port}: {exc.strerror}") from exc
         self._thread = threading.Thread(target=self._server.serve_forever, name="s2m-api", daemon=True)
         self._thread.start()
         self.worker = self._start_worker()

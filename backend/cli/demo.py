@@ -11,8 +11,12 @@ from pathlib import Path
 
 import click
 
+from backend.api_client import ApiClient, ApiError
+from backend.bulk_ingest import ingest_paths, wait_until_embedded
+from backend.cli.client import format_recommendation
 from backend.config import DEFAULT_DATA_DIR, Settings
 from backend.domain.emotions import SPEECH_LABELS, SPEECH_TO_MUSIC
+from backend.local_stack import LocalStack, LocalStackError
 
 CATALOGUE_SPLITS = ("test", "valid")
 EMBED_TIMEOUT_SECONDS = 1800.0
@@ -90,22 +94,25 @@ def _parse_labels(value: str | None) -> tuple[str, ...]:
 def demo(serve: bool, port: int, host: str, work_dir: Path, corpus_dir: Path | None, per_label: int | None,
          query_labels: str | None) -> None:
     """Build a small catalogue, ingest it, and ask for music with a speech clip of each emotion."""
-    from backend.api_client import ApiClient
-    from backend.bulk_ingest import ingest_paths, wait_until_embedded
-    from backend.cli.client import format_recommendation
-    from backend.local_stack import LocalStack
-
     labels = _parse_labels(query_labels)
-    corpus = load_demo_corpus(ensure_corpus(corpus_dir, work_dir), per_label, labels)
     data_dir = work_dir / "data"
-    shutil.rmtree(data_dir, ignore_errors=True)
     # The embedded default, whatever the environment says: SQLite, local Qdrant, filesystem broker.
     settings = Settings.from_env(data_dir=data_dir, database_url="", celery_broker_url="", qdrant_url="",
                                  qdrant_path="", media_dir="")
     if not (settings.model_dir / "config.json").is_file():
         raise click.ClickException(f"no model in {settings.model_dir}; set MODEL_DIR to a model folder (s2m train)")
+    corpus = load_demo_corpus(ensure_corpus(corpus_dir, work_dir), per_label, labels)
+    shutil.rmtree(data_dir, ignore_errors=True)
     click.echo(f"Demo catalogue: {len(corpus.catalogue)} music clips; {len(corpus.queries)} speech queries; data in {data_dir}")
 
+    try:
+        _run_demo(settings, corpus, host, port, serve)
+    except (LocalStackError, ApiError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _run_demo(settings: Settings, corpus: DemoCorpus, host: str, port: int, serve: bool) -> None:
+    """Start the stack, ingest the catalogue, run one query per emotion, optionally keep serving."""
     with LocalStack(settings, host=host, port=port) as stack:
         client = ApiClient(stack.url)
         click.echo(f"API on {stack.url} (log: {stack.api_log}), worker pid {stack.worker.pid} (log: {stack.worker_log})")
