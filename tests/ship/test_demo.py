@@ -89,12 +89,15 @@ def test_demo_ingests_queries_each_emotion_serves_and_stops_cleanly(tiny_corpus,
         os.kill(worker_pid, 0)
 
 
-def test_demo_refuses_unknown_emotions_and_missing_manifest(tmp_path):
+def test_demo_refuses_unknown_emotions_missing_manifest_and_missing_model(tmp_path, model_dir):
     from click.testing import CliRunner
 
     from backend.cli import main
 
-    unknown = CliRunner().invoke(main, ["demo", "--corpus", str(tmp_path), "--queries", "sad,bored"])
+    runner = CliRunner(env={"MODEL_DIR": str(model_dir)})
+    unknown = runner.invoke(main, ["demo", "--corpus", str(tmp_path), "--queries", "sad,bored"])
     assert unknown.exit_code == 2 and "unknown speech emotion 'bored'" in unknown.output
-    missing = CliRunner().invoke(main, ["demo", "--corpus", str(tmp_path)])
+    missing = runner.invoke(main, ["demo", "--corpus", str(tmp_path)])
     assert missing.exit_code == 2 and "no manifest.csv" in missing.output
+    no_model = CliRunner(env={"MODEL_DIR": str(tmp_path / "nothing")}).invoke(main, ["demo", "--corpus", str(tmp_path)])
+    assert no_model.exit_code == 1 and f"no model in {tmp_path / 'nothing'}" in no_model.output
