@@ -17,7 +17,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,7 +29,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 from pythonjsonlogger.json import JsonFormatter
 from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy.orm import Session
 
+from backend.domain.work import FAILED, FINISHED_STATUSES, READY
 from backend.services.context import ServiceContext
 from backend.services.queue import ANSWER_REQUEST_TASK, EMBED_TRACK_TASK, INGEST_QUEUE, QUERY_QUEUE
 from backend.storage.models import RecommendationRequest, Track
@@ -160,7 +162,7 @@ def _seconds_between(start: ColumnElement, end: ColumnElement, dialect: str) -> 
 class WorkerMetricsCollector(Collector):
     """Queue depth from the broker; task durations, failures and throughput from the database."""
 
-    def __init__(self, context: ServiceContext, clock=lambda: datetime.now(UTC)):  # noqa: ANN001
+    def __init__(self, context: ServiceContext, clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
         self.context = context
         self.clock = clock
 
@@ -214,30 +216,32 @@ class WorkerMetricsCollector(Collector):
         with self.context.db.session() as session:
             dialect = session.get_bind().dialect.name
             for kind, model in WORK_KINDS.items():
-                failed = session.scalar(select(func.count()).where(model.status == "failed"))
+                failed = session.scalar(select(func.count()).where(model.status == FAILED))
                 failures.add_metric([kind], failed or 0)
-                buckets, total, count = self._duration_histogram(session, model, dialect)
+                buckets, total = self._duration_histogram(session, model, dialect)
                 durations.add_metric([kind], buckets, total)
                 recent, audio = session.execute(
                     select(func.count(), func.coalesce(func.sum(model.duration_seconds), 0.0))
-                    .where(model.status == "ready", model.updated_at >= since)
+                    .where(model.status == READY, model.updated_at >= since)
                 ).one()
                 rate.add_metric([kind], recent / window)
                 audio_rate.add_metric([kind], float(audio) / window)
         yield from (failures, durations, rate, audio_rate)
 
     @staticmethod
-    def _duration_histogram(session, model, dialect: str):  # noqa: ANN001, ANN205 - SQLAlchemy objects
-        """Return cumulative bucket counts, sum and count of finished items' durations, in one query."""
+    def _duration_histogram(
+        session: Session, model: type[Track] | type[RecommendationRequest], dialect: str
+    ) -> tuple[list[tuple[str, int]], float]:
+        """Return the cumulative bucket counts and the sum of finished items' durations, in one query."""
         seconds = _seconds_between(model.created_at, model.updated_at, dialect)
         columns = [func.sum(case((seconds <= bound, 1), else_=0)) for bound in DURATION_BUCKETS]
         row = session.execute(
             select(func.count(), func.coalesce(func.sum(seconds), 0.0), *columns)
-            .where(model.status.in_(("ready", "failed")))
+            .where(model.status.in_(FINISHED_STATUSES))
         ).one()
         count, total, *cumulative = (value or 0 for value in row)
         buckets = [(str(bound), int(n)) for bound, n in zip(DURATION_BUCKETS, cumulative)] + [("+Inf", int(count))]
-        return buckets, float(total), int(count)
+        return buckets, float(total)
 
 
 def init_app(app: Flask) -> None:
