@@ -12,6 +12,8 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from backend.domain.work import FINISHED_STATUSES
+
 # Connection failures and "try again" answers are retried; uploads are safe to repeat because the
 # API deduplicates by content.
 _RETRY = Retry(
@@ -21,7 +23,6 @@ _RETRY = Retry(
     allowed_methods=None,
     raise_on_status=False,
 )
-FINISHED_STATUSES = frozenset({"ready", "failed"})
 
 
 class ApiError(RuntimeError):

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from backend.api_client import FINISHED_STATUSES, ApiClient, ApiError
+from backend.api_client import ApiClient, ApiError
+from backend.domain.work import FAILED, FINISHED_STATUSES, PENDING_STATUSES
 
 # Extensions picked up when walking folders (files named explicitly are always tried).
 AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".ogg", ".oga", ".mp3", ".aif", ".aiff", ".au"})
@@ -81,7 +82,7 @@ def known_tracks_by_hash(client: ApiClient) -> dict[str, dict]:
 
 
 def _outcome_for_existing(path: Path, track: dict) -> IngestOutcome:
-    if track["status"] == "failed":
+    if track["status"] == FAILED:
         return IngestOutcome(path, "failed", track, f"already in the catalogue as failed: {track['error']}")
     return IngestOutcome(path, "skipped", track)
 
@@ -141,7 +142,7 @@ def wait_until_embedded(
     with tqdm(total=len(pending), unit="track", desc="embed", disable=not progress) as bar:
         while pending and time.monotonic() < deadline:
             # Two list calls per round find what is still waiting; only finished tracks are fetched.
-            waiting = {t["id"] for status in ("queued", "processing") for t in client.iter_tracks(status=status)}
+            waiting = {t["id"] for status in PENDING_STATUSES for t in client.iter_tracks(status=status)}
             for track_id in [i for i in pending if i not in waiting]:
                 outcome = pending.pop(track_id)
                 try:
@@ -149,7 +150,7 @@ def wait_until_embedded(
                 except ApiError as exc:
                     outcome.result, outcome.error = "failed", str(exc)
                 else:
-                    if outcome.track["status"] == "failed":
+                    if outcome.track["status"] == FAILED:
                         outcome.result, outcome.error = "failed", f"embedding failed: {outcome.track['error']}"
                 bar.update(1)
             if pending:

@@ -9,6 +9,7 @@ import click
 
 from backend.api_client import ApiClient, ApiError
 from backend.bulk_ingest import find_audio_files, ingest_paths, title_from_name, wait_until_embedded
+from backend.domain.work import READY
 
 DEFAULT_API = "http://127.0.0.1:8000"
 api_option = click.option(
@@ -18,7 +19,7 @@ api_option = click.option(
 
 def format_recommendation(answer: dict) -> str:
     """Render a recommendation request object as readable lines: the query, then ranked tracks."""
-    if answer["status"] != "ready":
+    if answer["status"] != READY:
         reason = f": {answer['error']}" if answer.get("error") else ""
         return f"request {answer['id']} is {answer['status']}{reason}"
     query = answer["query"]
@@ -101,5 +102,5 @@ def recommend(file: Path, api_url: str, timeout: float, as_json: bool, **options
     except ApiError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(json.dumps(answer, indent=2) if as_json else format_recommendation(answer))
-    if answer["status"] != "ready":
+    if answer["status"] != READY:
         raise SystemExit(1)

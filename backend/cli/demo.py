@@ -15,6 +15,7 @@ from backend.api_client import ApiClient, ApiError
 from backend.bulk_ingest import ingest_paths, wait_until_embedded
 from backend.cli.client import format_recommendation
 from backend.config import DEFAULT_DATA_DIR, Settings
+from backend.domain.work import READY
 from backend.domain.emotions import SPEECH_LABELS, SPEECH_TO_MUSIC
 from backend.local_stack import LocalStack, LocalStackError
 
@@ -136,7 +137,7 @@ def _run_demo(settings: Settings, corpus: DemoCorpus, host: str, port: int, serv
             answer = client.wait_for_recommendation(client.recommend(path, {"limit": "8"})["id"], QUERY_TIMEOUT_SECONDS)
             click.echo(f"\n== {label} speech ({path.name})")
             click.echo(format_recommendation(answer))
-            if answer["status"] != "ready":
+            if answer["status"] != READY:
                 raise click.ClickException(f"the {label} query did not finish")
             hits = hard_matches(label, answer["results"], mood_of_track)
             matched += hits
