@@ -15,8 +15,8 @@ from backend.api_client import ApiClient, ApiError
 from backend.bulk_ingest import ingest_paths, wait_until_embedded
 from backend.cli.client import format_recommendation
 from backend.config import DEFAULT_DATA_DIR, Settings
-from backend.domain.work import READY
 from backend.domain.emotions import SPEECH_LABELS, SPEECH_TO_MUSIC
+from backend.domain.work import READY
 from backend.local_stack import LocalStack, LocalStackError
 
 CATALOGUE_SPLITS = ("test", "valid")
