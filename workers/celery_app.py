@@ -21,8 +21,7 @@ def broker_transport_options(settings: Settings) -> dict[str, Any]:
     if settings.resolved_broker_url.startswith("filesystem"):
         queue_folder = settings.broker_folder / "queue"
         processed = settings.broker_folder / "processed"
-        # Exchange tables; kombu's default is ./control, which would litter the working directory.
-        control = settings.broker_folder / "control"
+        control = settings.broker_folder / "control"  # broadcast exchanges (kombu's default is ./control)
         for folder in (queue_folder, processed, control):
             folder.mkdir(parents=True, exist_ok=True)
         return {
@@ -31,6 +30,8 @@ def broker_transport_options(settings: Settings) -> dict[str, Any]:
             "processed_folder": str(processed),
             "control_folder": str(control),
             "store_processed": False,
+            # How often an idle worker looks for new message files (kombu's default is 1 s).
+            "polling_interval": 0.2,
         }
     # A task still unacknowledged this long after delivery (its worker died) is delivered again;
     # workers sweep for such tasks at start and then every few seconds.

@@ -1,11 +1,15 @@
-"""Celery tasks: thin wrappers that parse the id and call the plain functions in workers.pipeline."""
+"""Celery tasks: thin wrappers that parse the id and call the plain functions in workers.pipeline.
+
+The worker context (database pool, Qdrant client, model) is created on a process's first task, so
+each prefork child builds its own after the fork; the parent only imports torch.
+"""
 
 from __future__ import annotations
 
 import uuid
 
 from celery import shared_task
-from celery.signals import worker_init, worker_process_init
+from celery.signals import worker_init
 
 from backend.observability import connect_worker_signals
 from backend.services.queue import ANSWER_REQUEST_TASK, EMBED_TRACK_TASK
@@ -38,14 +42,6 @@ def answer_request(self, request_id: str) -> str:  # noqa: ANN001 - bound Celery
 def _import_torch_before_fork(**_kwargs: object) -> None:
     """Import torch once in the parent so each forked child starts fast (no CUDA is touched)."""
     import workers.embedding.bundle  # noqa: F401
-
-
-@worker_process_init.connect
-def _fresh_resources_after_fork(**_kwargs: object) -> None:
-    """Drop anything a child inherited; its database pool, Qdrant client and model are made anew."""
-    from celery import current_app
-
-    current_app.s2m_worker = None
 
 
 # JSON logs with the track or request id of the running task (backend.observability).

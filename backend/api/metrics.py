@@ -27,8 +27,16 @@ class PendingWorkCollector(Collector):
     def __init__(self, context: ServiceContext):
         self.context = context
 
+    @staticmethod
+    def _family() -> GaugeMetricFamily:
+        return GaugeMetricFamily("s2m_work_items", "Tracks and recommendation requests by status", labels=["kind", "status"])
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        """Name the metric without querying (the registry calls this when the app is built)."""
+        yield self._family()
+
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        gauge = GaugeMetricFamily("s2m_work_items", "Tracks and recommendation requests by status", labels=["kind", "status"])
+        gauge = self._family()
         with self.context.db.session() as session:
             for kind, model in (("track", Track), ("recommendation", RecommendationRequest)):
                 for status, count in session.execute(select(model.status, func.count()).group_by(model.status)):

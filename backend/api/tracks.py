@@ -9,6 +9,7 @@ from backend.api.forms import form_fields, query_args, uploaded_file
 from backend.api.schemas import TrackOut, TrackPage
 from backend.domain.filters import TrackListQuery, TrackMetadata
 from backend.services import tracks as track_service
+from backend.services.errors import NotFoundError
 
 blueprint = Blueprint("tracks", __name__, url_prefix="/v1/tracks")
 
@@ -47,6 +48,8 @@ def get_track_audio(track_id: str) -> Response:
     context = service_context()
     track = track_service.get_track(context, track_service.parse_track_id(track_id))
     path = context.media.path(track_service.MEDIA_KIND, track.content_sha256)
+    if not path.is_file():
+        raise NotFoundError(f"the audio of track '{track.id}' is missing from the media store")
     return send_file(path, mimetype=MIME_TYPES.get(track.media_format, "application/octet-stream"))
 
 

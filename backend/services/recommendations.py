@@ -9,7 +9,7 @@ from collections.abc import Callable
 from backend.domain.filters import RecommendationForm
 from backend.domain.work import FINISHED_STATUSES, QUEUED
 from backend.services.context import ServiceContext
-from backend.services.errors import NotFoundError
+from backend.services.lookup import get_row, parse_id
 from backend.services.uploads import accept_audio
 from backend.storage.models import RecommendationRequest
 
@@ -18,10 +18,7 @@ POLL_INTERVAL_SECONDS = 0.1
 
 
 def parse_request_id(raw: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise NotFoundError(f"no recommendation request with id {raw!r}") from None
+    return parse_id(raw, "recommendation request")
 
 
 def create_recommendation_request(
@@ -46,11 +43,7 @@ def create_recommendation_request(
 
 
 def get_request(ctx: ServiceContext, request_id: uuid.UUID) -> RecommendationRequest:
-    with ctx.db.session() as session:
-        request = session.get(RecommendationRequest, request_id)
-    if request is None:
-        raise NotFoundError(f"no recommendation request with id '{request_id}'")
-    return request
+    return get_row(ctx, RecommendationRequest, request_id, "recommendation request")
 
 
 def wait_for_request(

@@ -10,7 +10,8 @@ from sqlalchemy import select
 from backend.domain.filters import SearchQuery, TrackFilters
 from backend.domain.work import READY
 from backend.services.context import ServiceContext
-from backend.services.errors import InvalidInputError, NotFoundError
+from backend.services.errors import InvalidInputError
+from backend.services.lookup import get_row
 from backend.services.model_versions import emotion_prototype, ensure_active_model
 from backend.storage.models import ModelVersion, Track
 from backend.storage.vectors import EmbeddingQuery, LikeTrackQuery, PointQuery, UnknownPointError, VectorQuery
@@ -68,10 +69,7 @@ def search(ctx: ServiceContext, query: SearchQuery) -> list[dict[str, Any]]:
 
 
 def _require_ready_track(ctx: ServiceContext, track_id: uuid.UUID) -> None:
-    with ctx.db.session() as session:
-        track = session.get(Track, track_id)
-    if track is None:
-        raise NotFoundError(f"no track with id '{track_id}'")
+    track = get_row(ctx, Track, track_id, "track")
     if track.status != READY:
         raise InvalidInputError(f"track '{track_id}' is {track.status}, not ready: it has no embedding yet",
                                 code="track_not_ready")

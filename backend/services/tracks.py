@@ -15,7 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from backend.domain.filters import TrackListQuery, TrackMetadata
 from backend.domain.work import QUEUED
 from backend.services.context import ServiceContext
-from backend.services.errors import InvalidInputError, NotFoundError
+from backend.services.errors import InvalidInputError
+from backend.services.lookup import get_row, parse_id
 from backend.services.model_versions import all_collections
 from backend.services.uploads import accept_audio
 from backend.storage.media import sha256_hex
@@ -32,11 +33,7 @@ class IngestResult:
 
 
 def parse_track_id(raw: str) -> uuid.UUID:
-    """Parse a track id from a URL; anything that is not a UUID is simply not found."""
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise NotFoundError(f"no track with id {raw!r}") from None
+    return parse_id(raw, "track")
 
 
 def _find_by_sha(ctx: ServiceContext, sha256: str) -> Track | None:
@@ -77,11 +74,7 @@ def ingest_track(ctx: ServiceContext, data: bytes, metadata: TrackMetadata) -> I
 
 
 def get_track(ctx: ServiceContext, track_id: uuid.UUID) -> Track:
-    with ctx.db.session() as session:
-        track = session.get(Track, track_id)
-    if track is None:
-        raise NotFoundError(f"no track with id '{track_id}'")
-    return track
+    return get_row(ctx, Track, track_id, "track")
 
 
 def encode_cursor(track: Track) -> str:

@@ -74,8 +74,9 @@ def redis_url() -> str:
 @pytest.fixture(scope="session")
 def stack_settings(
     tmp_path_factory: pytest.TempPathFactory, model_dir: Path, postgres_schema: Callable[[], str], redis_url: str
-) -> Callable[..., Settings]:
+) -> Iterator[Callable[..., Settings]]:
     """Build settings for a new stack: "postgres_redis" (production shape) or "embedded" (no servers)."""
+    prefixes: list[str] = []
 
     def make(backend: str, **overrides: object) -> Settings:
         data_dir = tmp_path_factory.mktemp(backend)
@@ -86,6 +87,7 @@ def stack_settings(
                 celery_broker_url=redis_url,
                 broker_key_prefix=f"s2m-test-{uuid.uuid4().hex[:8]}:",
             )
+            prefixes.append(base.broker_key_prefix)
         elif backend != "embedded":
             raise ValueError(f"unknown backend {backend!r}")
         settings = base.with_overrides(**overrides)
@@ -93,7 +95,12 @@ def stack_settings(
         upgrade_database(settings.resolved_database_url)
         return settings
 
-    return make
+    yield make
+    client = redis.Redis.from_url(redis_url)
+    for prefix in prefixes:  # the queues and bindings of this run's brokers
+        keys = list(client.scan_iter(match=f"{prefix}*"))
+        if keys:
+            client.delete(*keys)
 
 
 @contextlib.contextmanager

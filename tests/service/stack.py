@@ -101,10 +101,10 @@ class WorkerProcess:
         self.process = None
 
     def stop(self) -> None:
-        """Shut the worker down warmly (it finishes its current task)."""
+        """Shut the worker down cold (SIGQUIT: a task in flight stays unacknowledged and is redelivered)."""
         if self.process is None:
             return
-        self.process.send_signal(signal.SIGTERM)
+        self.process.send_signal(signal.SIGQUIT)
         try:
             self.process.wait(timeout=60)
         except subprocess.TimeoutExpired:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+import portalocker
 import pytest
 from sqlalchemy import update
 
@@ -73,3 +74,20 @@ def test_audio_that_goes_missing_fails_with_the_reason(worker: WorkerContext) ->
     worker.services.media.delete("tracks", _row(worker, track_id).content_sha256)
     assert pipeline.embed_track(worker, track_id) == "failed"
     assert "FileNotFoundError" in _row(worker, track_id).error
+
+
+def test_a_transient_error_is_raised_for_retry_and_noted_on_the_row(worker: WorkerContext) -> None:
+    """Qdrant's folder held by another process too long: the task must retry, not fail the track."""
+    settings = worker.settings.with_overrides(qdrant_lock_timeout=0.3)
+    impatient = WorkerContext(settings)
+    track_id = _ingest(impatient.services, music_wav("dark", 2))
+    settings.resolved_qdrant_path.mkdir(parents=True, exist_ok=True)
+    with portalocker.Lock(settings.resolved_qdrant_path / ".s2m-access.lock", mode="a"):
+        with pytest.raises(pipeline.TRANSIENT):
+            pipeline.embed_track(impatient, track_id)
+    row = _row(impatient, track_id)
+    assert (row.status, row.attempts) == ("processing", 1)
+    assert row.error.startswith("retrying after") and "Lock" in row.error
+    assert pipeline.embed_track(impatient, track_id) == "ready"  # the retry
+    assert _row(impatient, track_id).attempts == 2
+    impatient.close()
