@@ -27,6 +27,7 @@ from flask import Flask, Response, g, has_request_context, request
 from kombu.transport.redis import Channel as RedisChannel
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
@@ -85,8 +86,10 @@ def configure_logging(json_lines: bool, level: int = logging.INFO, filename: Pat
     handler.set_name(_HANDLER_NAME)
     handler.addFilter(ContextFilter())
     if json_lines:
+        # The ids travel as their own fields; the joined `ids` text is for the plain format only.
         handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",
-                                           rename_fields={"levelname": "level", "name": "logger"}))
+                                           rename_fields={"levelname": "level", "name": "logger"},
+                                           reserved_attrs=[*RESERVED_ATTRS, "ids"]))
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s %(ids)s"))
     root.addHandler(handler)

@@ -72,4 +72,4 @@ def test_json_log_lines_carry_the_ids_in_context(tmp_path):
     assert inner["message"] == "inside both" and inner["level"] == "WARNING" and inner["logger"] == "s2m.test"
     assert (inner["track_id"], inner["request_id"]) == ("t-1", "r-2")
     assert middle["track_id"] == "t-1" and "request_id" not in middle
-    assert "track_id" not in outer
+    assert "track_id" not in outer and "ids" not in outer
