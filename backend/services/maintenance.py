@@ -47,6 +47,7 @@ def requeue(ctx: ServiceContext, now: datetime, older_than_seconds: float, inclu
             for row in rows:
                 if row.status == FAILED:
                     row.status, row.error, row.attempts = QUEUED, None, 0
+                row.updated_at = now  # not stale again until another full wait has passed
             session.commit()
         for row in rows:
             found.append(row.id)
