@@ -30,3 +30,29 @@ def build(out_dir: Path, size: str, seed: int, workers: int, force: bool) -> Non
     except CorpusError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"wrote {manifest} and {manifest.parent / 'CORPUS.md'}")
+
+
+@corpus.command("import")
+@click.argument("dataset", type=click.Choice(["iemocap", "ravdess", "audioset-mood"]))
+@click.argument("src", type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Output directory.")
+@click.option("--segments", "segments_csv", type=click.Path(path_type=Path),
+              help="audioset-mood only: the segments CSV (default: the one CSV inside SRC).")
+@click.option("--seed", type=int, default=0, show_default=True, help="audioset-mood only: split seed.")
+@click.option("--force", is_flag=True, help="Overwrite an output directory that is not empty.")
+def import_(dataset: str, src: Path, out_dir: Path, segments_csv: Path | None, seed: int, force: bool) -> None:
+    """Convert a real dataset at SRC into the corpus layout in OUT."""
+    from workers.corpus.build import CorpusError
+    from workers.corpus.importers import IMPORTERS
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    if not src.exists():
+        raise click.BadParameter(f"source {src} does not exist", param_hint="SRC")
+    if segments_csv is not None and dataset != "audioset-mood":
+        raise click.BadParameter("--segments only applies to audioset-mood", param_hint="--segments")
+    extra = {"segments_csv": segments_csv, "seed": seed} if dataset == "audioset-mood" else {}
+    try:
+        manifest = IMPORTERS[dataset](src, out_dir, force=force, **extra)
+    except CorpusError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"wrote {manifest} and {manifest.parent / 'CORPUS.md'}")

@@ -77,7 +77,7 @@ def arrange(score: ScoreNotes, arrangement: Arrangement, seconds: float, rng: ra
             clash = rng.choice((1, -1, 6, 11, 13))
             out.append(MidiNote(note.start, note.length, note.channel, _midi(pitch + clash), _vel(velocity - 10)))
     if arrangement.pad_program is not None:
-        out += _pad(notes, score.bar_quarters, beat, shift, score, arrangement)
+        out += _pad(notes, beat, shift, score, arrangement)
     if arrangement.percussion:
         out += percussion(arrangement.percussion, seconds, beat, score.bar_quarters, arrangement.velocity[0], rng)
     end = seconds + 0.3  # nothing sounds past the clip, so fluidsynth stops soon after it
@@ -102,17 +102,19 @@ def _window(score: ScoreNotes, quarters: float, rng: random.Random) -> list[tupl
     return sorted(out)
 
 
-def _pad(notes, bar_quarters: float, beat: float, shift: int, score: ScoreNotes, arrangement: Arrangement) -> list[MidiNote]:
+def _pad(notes: list[tuple[float, float, int, int]], beat: float, shift: int, score: ScoreNotes,
+         arrangement: Arrangement) -> list[MidiNote]:
     """Hold the bar's pitch classes as a soft sustained chord in the middle register."""
     bars: dict[int, set[int]] = {}
     for start, _, pitch, _ in notes:
         pc = (change_mode(pitch, score.tonic, score.mode, arrangement.mode) + shift) % 12
-        bars.setdefault(int(start // bar_quarters), set()).add(pc)
+        bars.setdefault(int(start // score.bar_quarters), set()).add(pc)
     velocity = _vel(arrangement.velocity[0] - 15)
     out = []
     for bar, pcs in bars.items():
         for pc in sorted(pcs)[:4]:
-            out.append(MidiNote(bar * bar_quarters * beat, bar_quarters * beat * 1.02, PAD_CHANNEL, 48 + pc, velocity))
+            bar_seconds = score.bar_quarters * beat
+            out.append(MidiNote(bar * bar_seconds, bar_seconds * 1.02, PAD_CHANNEL, 48 + pc, velocity))
     return out
 
 

@@ -8,6 +8,7 @@ import shutil
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import soundfile as sf
@@ -44,22 +45,19 @@ def prepare_output(out_dir: Path, force: bool) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
 
 
-def build_corpus(
-    out_dir: Path,
-    size: str = "small",
-    seed: int = 0,
-    *,
-    engines: Sequence[SpeechEngine] | None = None,
-    workers: int = 2,
-    force: bool = False,
-    progress: bool = True,
-) -> Path:
-    """Build the corpus into ``out_dir`` and return the manifest path."""
+@dataclass(frozen=True)
+class CorpusPlan:
+    """Every clip of a corpus, planned from the seed, and what was missing to plan it."""
+
+    jobs: list[tuple[ManifestRow, Utterance | MusicClip]]
+    engines: list[SpeechEngine]  # the speech engines found and used
+    problems: list[str]  # one line per missing engine or renderer
+
+
+def plan_corpus(size: str, seed: int, engines: Sequence[SpeechEngine] | None = None) -> CorpusPlan:
+    """Plan a corpus of ``size`` from ``seed``, skipping (and reporting) missing engines."""
     if size not in SIZES:
         raise CorpusError(f"unknown size {size!r}; choose one of {', '.join(SIZES)}")
-    out_dir = Path(out_dir)
-    started = time.monotonic()
-    prepare_output(out_dir, force)
     spec = SIZES[size]
     engines = list(default_engines() if engines is None else engines)
     usable = [e for e in engines if e.available()]
@@ -79,32 +77,55 @@ def build_corpus(
     except RuntimeError as error:
         raise CorpusError(str(error)) from None
     music_jobs.sort(key=lambda job: job[1].score_id)  # neighbouring jobs reuse a parsed score
-    work_dir = out_dir / ".work"
-    work_dir.mkdir()
-    jobs = [(out_dir, row, job) for row, job in speech_jobs + music_jobs]
+    return CorpusPlan([*speech_jobs, *music_jobs], usable, problems)
+
+
+def build_corpus(
+    out_dir: Path,
+    size: str = "small",
+    seed: int = 0,
+    *,
+    engines: Sequence[SpeechEngine] | None = None,
+    workers: int = 2,
+    force: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Build the corpus into ``out_dir`` and return the manifest path."""
+    started = time.monotonic()
+    plan = plan_corpus(size, seed, engines)
+    out_dir = Path(out_dir)
+    prepare_output(out_dir, force)
+    jobs = [(out_dir, row, item) for row, item in plan.jobs]
     rows: list[ManifestRow] = []
     with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
         results = pool.map(_render_job, jobs, chunksize=4)
         for row in tqdm(results, total=len(jobs), desc=f"corpus {size}", unit="clip", disable=not progress):
             rows.append(row)
-    shutil.rmtree(work_dir, ignore_errors=True)
+    shutil.rmtree(out_dir / ".work", ignore_errors=True)
     manifest = write_manifest(rows, out_dir / "manifest.csv")
     datacard.write_datacard(out_dir / "CORPUS.md", rows, size=size, seed=seed, seconds=time.monotonic() - started,
-                            engines=usable, problems=problems)
+                            engines=plan.engines, problems=plan.problems)
     return manifest
 
 
-def _render_job(job: tuple[Path, ManifestRow, Utterance | MusicClip]) -> ManifestRow:
-    """Render one planned clip to its place in the layout (runs in a worker process)."""
-    out_dir, row, plan = job
+def render_planned(out_dir: Path, row: ManifestRow, item: Utterance | MusicClip) -> Path:
+    """Render one planned clip to its place under ``out_dir`` and return the file path."""
     target = out_dir / row.path
     target.parent.mkdir(parents=True, exist_ok=True)
+    work_dir = out_dir / ".work"
+    work_dir.mkdir(exist_ok=True)
     try:
-        if isinstance(plan, Utterance):
-            samples, rate = render_utterance(plan, out_dir / ".work"), SPEECH_RATE
+        if isinstance(item, Utterance):
+            samples, rate = render_utterance(item, work_dir), SPEECH_RATE
         else:
-            samples, rate = music.render_clip(plan, out_dir / ".work"), music.MUSIC_RATE
+            samples, rate = music.render_clip(item, work_dir), music.MUSIC_RATE
     except Exception as error:
         raise CorpusError(f"rendering {row.path} ({row.source}) failed: {error}") from error
     sf.write(target, samples, rate, subtype="PCM_16")
+    return target
+
+
+def _render_job(job: tuple[Path, ManifestRow, Utterance | MusicClip]) -> ManifestRow:
+    out_dir, row, item = job
+    render_planned(out_dir, row, item)
     return row

@@ -23,7 +23,8 @@ The split group of speech is the speaker: an espeak-ng variant, or the recorded 
 flite/festival/piper voices (flite kal and festival kal are one speaker, so are both slt voices).
 
 Music: scores from music21's bundled corpus (Bach chorales, Palestrina, Monteverdi, trecento,
-Ryan's Mammoth fiddle tunes, Beethoven, Mozart, Haydn, Schumann, Joplin and others) are re-arranged
+Ryan's Mammoth fiddle tunes, Beethoven, Mozart, Haydn, Schumann, Joplin and others), plus 15%
+generated pop-style songs (chord progression, bass, melody; group "generated/song-N"), are re-arranged
 toward each mood: mode (major/minor), tempo, transposition and register, instruments drawn from
 overlapping per-mood General MIDI pools, velocity and articulation, drum patterns (pop, driving,
 heavy, bouncy woodblocks, rumbles), dissonant clashes for scary and angry, sustained pads for calm,
@@ -39,6 +40,8 @@ _LIMITS = """\
 - piper runs without its sampling noise so the same seed gives the same audio.
 - Music is MIDI rendered with General MIDI soundfonts: no vocals, no produced mixes; moods come from
   arrangement rules applied to (mostly classical and folk) scores, not from composers' intent.
+- The same score appears under several moods (in one split): the mood is in the arrangement, so a
+  model cannot learn it from the tune.
 - Labels are the rule that made a clip, never a listener's judgement; classes overlap on purpose.
 """
 

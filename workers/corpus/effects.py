@@ -111,6 +111,19 @@ def run_sox(src: Path, dst: Path, effects: list[str]) -> None:
         raise RuntimeError(f"sox failed on {src}: {done.stderr.strip()}")
 
 
+def trim_silence(samples: np.ndarray, sample_rate: int, threshold: float = 0.02) -> np.ndarray:
+    """Cut leading and trailing stretches quieter than ``threshold`` of the peak (20 ms frames)."""
+    frame = max(1, int(0.02 * sample_rate))
+    frames = len(samples) // frame
+    if frames < 2:
+        return samples
+    energy = np.abs(samples[: frames * frame]).reshape(frames, frame).max(axis=1)
+    loud = np.flatnonzero(energy > threshold * (energy.max() + 1e-12))
+    if loud.size == 0:
+        return samples
+    return samples[max(0, loud[0] - 1) * frame : min(frames, loud[-1] + 2) * frame]
+
+
 def stretch_pauses(samples: np.ndarray, sample_rate: int, factor: float) -> np.ndarray:
     """Lengthen (or shorten) the silent gaps inside an utterance by ``factor``."""
     frame = int(0.02 * sample_rate)
@@ -148,14 +161,16 @@ def _resize_gap(gap: np.ndarray, factor: float) -> np.ndarray:
 
 
 def add_breath(samples: np.ndarray, sample_rate: int, amount: float, rng: np.random.Generator) -> np.ndarray:
-    """Mix high-passed noise that follows the speech envelope: an airy, breathy voice."""
+    """Mix band-limited noise that follows the speech envelope: an airy, breathy voice."""
     if amount < 0.15:
         return samples
     envelope = np.convolve(np.abs(samples), np.ones(int(0.03 * sample_rate)) / (0.03 * sample_rate), "same")
-    sos = butter(4, 1800, btype="highpass", fs=sample_rate, output="sos")
+    # Aspiration noise sits in the upper formant region; kept moderate so that it colours the
+    # voice rather than covering it (a strong broadband hiss would be an easy, unrealistic cue).
+    sos = butter(2, (1500, min(6000, 0.45 * sample_rate)), btype="bandpass", fs=sample_rate, output="sos")
     noise = sosfilt(sos, rng.standard_normal(len(samples))).astype(np.float32)
     noise *= envelope / (np.sqrt(np.mean(noise**2)) + 1e-9)
-    return samples + 0.6 * amount * noise
+    return samples + 0.3 * amount * noise
 
 
 def add_noise(samples: np.ndarray, sample_rate: int, kind: str, snr_db: float, rng: np.random.Generator) -> np.ndarray:

@@ -18,6 +18,7 @@ import soundfile as sf
 from workers.corpus.arrange import DRUM_CHANNEL, PAD_CHANNEL, MidiNote, ScoreNotes, arrange, part_channel
 from workers.corpus.effects import set_level
 from workers.corpus.moods import Arrangement
+from workers.corpus.songs import generate_song
 
 MUSIC_RATE = 22_050
 MUSIC_DBFS = -20.0  # RMS level music clips are normalised to
@@ -30,6 +31,8 @@ COLLECTIONS: dict[str, float] = {
     "josquin": 0.01, "joplin": 0.005, "chopin": 0.005, "handel": 0.005, "corelli": 0.005,
     "schubert": 0.005, "verdi": 0.005, "weber": 0.005, "cpebach": 0.005, "beach": 0.005,
 }
+GENERATED_PREFIX = "generated/song-"  # scores made by workers.corpus.songs, not music21
+GENERATED_SHARE = 0.15
 _SCORE_SUFFIXES = (".mxl", ".xml", ".musicxml", ".krn", ".abc")
 
 
@@ -48,12 +51,15 @@ def available_soundfonts() -> list[Path]:
 
 
 def score_catalogue(count: int, seed: int) -> list[str]:
-    """Draw ``count`` score ids ("collection/file") from music21's corpus, spread over collections."""
+    """Draw ``count`` score ids: music21 corpus files ("collection/file") spread over collections,
+    and a share of generated songs."""
+    import music21
     from music21 import corpus
 
+    root = Path(music21.__file__).parent / "corpus"
     by_collection: dict[str, list[str]] = {}
     for path in corpus.getCorePaths():
-        rel = str(path).split("/corpus/", 1)[-1]
+        rel = Path(path).relative_to(root).as_posix()
         collection = rel.split("/", 1)[0]
         if collection in COLLECTIONS and path.suffix in _SCORE_SUFFIXES:
             by_collection.setdefault(collection, []).append(rel)
@@ -65,13 +71,18 @@ def score_catalogue(count: int, seed: int) -> list[str]:
         rng.shuffle(pool)
         want = max(1, round(count * COLLECTIONS[collection] / total_share))
         chosen += pool[:want]
+    generated = round(count * GENERATED_SHARE)
     rng.shuffle(chosen)
-    return chosen[:count]
+    chosen = chosen[: count - generated] + [f"{GENERATED_PREFIX}{n:05d}" for n in rng.sample(range(100_000), generated)]
+    rng.shuffle(chosen)
+    return chosen
 
 
 @functools.lru_cache(maxsize=64)
 def load_score(score_id: str) -> ScoreNotes:
-    """Parse a music21 corpus score into notes, its key and its bar length."""
+    """Parse a music21 corpus score (or generate a "generated/song-N" one) into notes, key and bar."""
+    if score_id.startswith(GENERATED_PREFIX):
+        return generate_song(int(score_id.removeprefix(GENERATED_PREFIX)))
     from music21 import corpus, meter, stream
 
     with warnings.catch_warnings():  # music21 warns about odd measures in old encodings

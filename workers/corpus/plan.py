@@ -6,7 +6,6 @@ the corpus. Rendering happens in :mod:`workers.corpus.build`.
 
 from __future__ import annotations
 
-import itertools
 import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from backend.domain.emotions import MUSIC_LABELS, SPEECH_LABELS
 from workers.corpus import effects, sentences
 from workers.corpus.manifest import SPLITS, ManifestRow, make_row
 from workers.corpus.moods import draw_arrangement
-from workers.corpus.music import MusicClip
+from workers.corpus.music import GENERATED_PREFIX, MusicClip
 from workers.corpus.prosody import draw_prosody
 from workers.corpus.speech import SpeechEngine, Voice
 from workers.corpus.splits import assign_groups, hash_seed, partition
@@ -118,8 +117,9 @@ def plan_music(scores: Sequence[str], soundfonts: Sequence[Path], spec: SizeSpec
                 soundfont = soundfonts[0] if len(soundfonts) == 1 or rng.random() < 0.7 else rng.choice(soundfonts[1:])
                 clip = MusicClip(score, draw_arrangement(label, rng), round(rng.uniform(*spec.music_seconds), 2),
                                  soundfont, rng.getrandbits(31))
+                origin = "songs" if score.startswith(GENERATED_PREFIX) else "music21"
                 row = make_row(f"music-{split}-{label}-{k:05d}", "music", split, label, group=score,
-                               source=f"music21+fluidsynth:{soundfont.stem}")
+                               source=f"{origin}+fluidsynth:{soundfont.stem}")
                 planned.append((row, clip))
     return planned
 
@@ -127,6 +127,6 @@ def plan_music(scores: Sequence[str], soundfonts: Sequence[Path], spec: SizeSpec
 def _cycle(items: Sequence[str], rng: random.Random) -> Iterator[str]:
     """Yield the items in a shuffled order, reshuffling after each pass."""
     items = list(items)
-    for _ in itertools.count():
+    while True:
         rng.shuffle(items)
         yield from items

