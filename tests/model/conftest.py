@@ -8,6 +8,17 @@ import numpy as np
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Run model code on one thread: the CI box has two shared cores, and spinning threads waste them."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 @pytest.fixture(scope="session")
 def untrained_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from workers.embedding.bundle import write_untrained_model

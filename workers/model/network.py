@@ -11,6 +11,8 @@ from workers.model.encoders import AudioEncoder, Wav2Vec2Encoder
 
 # Which halves of a fused speech embedding are kept: audio, text or both (masking fusion).
 FUSION_MODES = ("audio", "text", "both")
+# Logit scale of the cosine label classifier (inverse temperature).
+LOGIT_SCALE = 10.0
 
 
 class ProjectionHead(nn.Module):
@@ -56,7 +58,9 @@ class EmotionNetwork(nn.Module):
         self.music_head = ProjectionHead(self.music_encoder.out_dim, hidden, dim)
         if config.word_branch:
             self.word_head = ProjectionHead(config.text_dim, hidden, dim)
-        self.classifier = nn.Linear(dim, len(config.labels))  # label logits from the joint vector
+        # Cosine classifier: one unit direction per label in the joint space, logits scaled so the
+        # unit-norm joint vectors can still give confident probabilities.
+        self.classifier = nn.Linear(dim, len(config.labels), bias=False)
         self.va_head = nn.Linear(dim, 2)  # valence, arousal (before the sigmoid)
 
     def embed_music(self, wave: torch.Tensor) -> torch.Tensor:
@@ -104,7 +108,7 @@ class EmotionNetwork(nn.Module):
 
     def label_logits(self, z: torch.Tensor) -> torch.Tensor:
         """Joint vectors (b, embed_dim) -> logits over ``config.labels`` (b, n_labels)."""
-        return self.classifier(z)
+        return LOGIT_SCALE * F.normalize(z, dim=-1) @ F.normalize(self.classifier.weight, dim=-1).T
 
     def valence_arousal(self, z: torch.Tensor) -> torch.Tensor:
         """Joint vectors (b, embed_dim) -> (valence, arousal) in [0, 1], shape (b, 2)."""

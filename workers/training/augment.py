@@ -16,11 +16,17 @@ def _uniform(generator: torch.Generator, low: float, high: float) -> float:
     return low + (high - low) * float(torch.rand((), generator=generator))
 
 
+def _fast_fft_size(length: int) -> int:
+    """The next power of two: FFTs of awkward lengths are several times slower."""
+    return 1 << (length - 1).bit_length()
+
+
 def coloured_noise(length: int, exponent: float, generator: torch.Generator) -> torch.Tensor:
     """Unit-RMS noise with a 1/f^exponent power spectrum (0 white, 1 pink, 2 brown)."""
-    spectrum = torch.fft.rfft(torch.randn(length, generator=generator))
+    size = _fast_fft_size(length)
+    spectrum = torch.fft.rfft(torch.randn(size, generator=generator))
     freqs = torch.arange(spectrum.numel(), dtype=torch.float32).clamp_min(1.0)
-    noise = torch.fft.irfft(spectrum / freqs.pow(exponent / 2), n=length)
+    noise = torch.fft.irfft(spectrum / freqs.pow(exponent / 2), n=size)[:length]
     return noise / noise.pow(2).mean().sqrt().clamp_min(1e-8)
 
 
@@ -42,7 +48,8 @@ def synthetic_impulse_response(rate: int, rt60: float, generator: torch.Generato
 def reverberate(wave: torch.Tensor, rate: int, rt60: float, wet: float, generator: torch.Generator) -> torch.Tensor:
     """Mix the wave with its convolution by a synthetic room response."""
     response = synthetic_impulse_response(rate, rt60, generator)
-    echoed = AF.fftconvolve(wave, response)[: wave.numel()]
+    size = _fast_fft_size(wave.numel() + response.numel())
+    echoed = torch.fft.irfft(torch.fft.rfft(wave, n=size) * torch.fft.rfft(response, n=size), n=size)[: wave.numel()]
     return (1 - wet) * wave + wet * echoed
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -15,10 +14,9 @@ from tqdm import tqdm
 
 from backend.audio import decode_audio
 from backend.domain.emotions import SPEECH_TO_MUSIC, get_emotion
+from workers.corpus.manifest import MODALITIES, SPLITS, ManifestRow, read_manifest
 from workers.embedding import preprocess
 
-MANIFEST_COLUMNS = ("path", "modality", "split", "label", "valence", "arousal", "group", "source", "transcript")
-SPLITS = ("train", "valid", "test")
 # Waves are cached as int16 to halve memory; this is the scale.
 _INT16 = 32767.0
 
@@ -39,43 +37,34 @@ class Clip:
         return self.wave16.float() / _INT16
 
 
-def read_manifest(corpus_dir: Path) -> list[dict[str, str]]:
-    """Read DIR/manifest.csv, checking columns, modalities, splits and labels."""
+def read_rows(corpus_dir: Path) -> list[ManifestRow]:
+    """Read DIR/manifest.csv, checking modalities, splits and labels."""
     path = Path(corpus_dir) / "manifest.csv"
     if not path.is_file():
         raise ValueError(f"{corpus_dir} has no manifest.csv; build a corpus with `s2m corpus build`")
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in MANIFEST_COLUMNS if c not in (reader.fieldnames or ())]
-        if missing:
-            raise ValueError(f"{path} lacks columns {missing}")
-        rows = list(reader)
+    rows = read_manifest(path)
     for number, row in enumerate(rows, start=2):
-        if row["modality"] not in ("speech", "music"):
-            raise ValueError(f"{path}:{number}: unknown modality {row['modality']!r}")
-        if row["split"] not in SPLITS:
-            raise ValueError(f"{path}:{number}: unknown split {row['split']!r}")
-        get_emotion(row["label"])
+        if row.modality not in MODALITIES:
+            raise ValueError(f"{path}:{number}: unknown modality {row.modality!r}")
+        if row.split not in SPLITS:
+            raise ValueError(f"{path}:{number}: unknown split {row.split!r}")
+        get_emotion(row.label)
     return rows
-
-
-def _decode(corpus_dir: Path, row: dict[str, str], rate: int) -> torch.Tensor:
-    audio = decode_audio(Path(corpus_dir) / row["path"])
-    wave = preprocess.to_model_rate(audio.samples, audio.sample_rate, rate)
-    return (wave.clamp(-1, 1) * _INT16).round().to(torch.int16)
 
 
 def load_clips(
     corpus_dir: Path, rates: dict[str, int], splits: Sequence[str] = SPLITS, progress: bool = True
 ) -> list[Clip]:
-    """Decode every clip of ``splits`` once, resampled to ``rates[modality]``."""
-    rows = [row for row in read_manifest(corpus_dir) if row["split"] in splits]
+    """Decode every clip of ``splits`` once, resampled to ``rates[modality]``, stored as int16."""
+    rows = [row for row in read_rows(corpus_dir) if row.split in splits]
     if not rows:
         raise ValueError(f"{corpus_dir}/manifest.csv has no clips in splits {list(splits)}")
     clips = []
     for row in tqdm(rows, desc="decoding corpus", unit="clip", disable=not progress):
-        wave = _decode(corpus_dir, row, rates[row["modality"]])
-        clips.append(Clip(row["path"], row["modality"], row["split"], row["label"], row.get("transcript", ""), wave))
+        audio = decode_audio(Path(corpus_dir) / row.path)
+        wave = preprocess.to_model_rate(audio.samples, audio.sample_rate, rates[row.modality])
+        wave16 = (wave.clamp(-1, 1) * _INT16).round().to(torch.int16)
+        clips.append(Clip(row.path, row.modality, row.split, row.label, row.transcript, wave16))
     return clips
 
 
@@ -88,14 +77,19 @@ def random_crop(wave: torch.Tensor, length: int, generator: torch.Generator) -> 
 
 @dataclass
 class Batch:
-    """Indices into the speech and music clip lists; music[i] is the positive of speech[i]."""
+    """Indices into the speech and music clip lists; ``positive[i]`` indexes ``music`` for speech[i]."""
 
     speech: list[int]
     music: list[int]
+    positive: list[int]
 
 
 class BalancedSampler:
-    """Draws speech anchors with uniformly chosen labels and, per anchor, a matching music clip."""
+    """Draws music with uniformly chosen labels, then speech anchors whose match is in the batch.
+
+    Music crops cost the most compute, so each step embeds fewer music items than speech anchors
+    and every anchor takes one in-batch matching music item as its positive.
+    """
 
     def __init__(self, speech: Sequence[Clip], music: Sequence[Clip]):
         self.speech_by_label: dict[str, list[int]] = defaultdict(list)
@@ -104,24 +98,28 @@ class BalancedSampler:
             self.speech_by_label[clip.label].append(index)
         for index, clip in enumerate(music):
             self.music_by_label[clip.label].append(index)
-        self.matches = {
-            label: sorted(SPEECH_TO_MUSIC[label] & set(self.music_by_label)) for label in self.speech_by_label
-        }
-        self.speech_labels = sorted(label for label, music_labels in self.matches.items() if music_labels)
+        self.music_labels = sorted(self.music_by_label)
+        self.speech_labels = sorted(s for s in self.speech_by_label if SPEECH_TO_MUSIC[s] & set(self.music_by_label))
         if not self.speech_labels:
             raise ValueError("no training speech label has matching music in the corpus")
 
-    def sample(self, batch_size: int, generator: torch.Generator) -> Batch:
-        """Draw one batch of ``batch_size`` (speech, positive music) pairs."""
-        speech, music = [], []
-        for _ in range(batch_size):
-            label = self.speech_labels[_pick(len(self.speech_labels), generator)]
+    def sample(self, n_speech: int, n_music: int, generator: torch.Generator) -> Batch:
+        """Draw ``n_music`` music clips and ``n_speech`` speech anchors with in-batch positives."""
+        music, music_labels = [], []
+        for _ in range(n_music):
+            label = self.music_labels[_pick(len(self.music_labels), generator)]
+            items = self.music_by_label[label]
+            music.append(items[_pick(len(items), generator)])
+            music_labels.append(label)
+        answerable = [s for s in self.speech_labels if SPEECH_TO_MUSIC[s] & set(music_labels)]
+        speech, positive = [], []
+        for _ in range(n_speech):
+            label = answerable[_pick(len(answerable), generator)]
             items = self.speech_by_label[label]
             speech.append(items[_pick(len(items), generator)])
-            music_labels = self.matches[label]
-            music_items = self.music_by_label[music_labels[_pick(len(music_labels), generator)]]
-            music.append(music_items[_pick(len(music_items), generator)])
-        return Batch(speech, music)
+            matches = [j for j, music_label in enumerate(music_labels) if music_label in SPEECH_TO_MUSIC[label]]
+            positive.append(matches[_pick(len(matches), generator)])
+        return Batch(speech, music, positive)
 
 
 def _pick(n: int, generator: torch.Generator) -> int:

@@ -37,18 +37,22 @@ class TrainConfig:
     method: str = "emosim"
     modality: str = "audio"
     seed: int = 0
-    epochs: int = 20
-    steps_per_epoch: int = 50
-    batch_size: int = 32
-    learning_rate: float = 1e-3
+    epochs: int = 4
+    steps_per_epoch: int = 110
+    batch_size: int = 40  # speech anchors per step (speech is the harder, cheaper side)
+    music_batch_size: int = 12  # music clips per step (the anchors' positives and negatives)
+    learning_rate: float = 2e-3
     weight_decay: float = 1e-2
-    warmup_steps: int = 50
+    warmup_steps: int = 20
     emosim_weight: float = 1.0  # lambda of L = L_triplet + lambda * L_EmoSim
     margin: float = losses.TRIPLET_MARGIN
     head_weight: float = 0.5  # weight of the label / valence-arousal heads (trained on detached vectors)
+    # triplet/emosim only: label cross-entropy through the encoders, standing in for the paper's
+    # pretrained backbones (0 gives the pure method)
+    supervised_weight: float = 0.5
     word_weight: float = 0.5  # weight of the emotion-word branch loss when word_branch is on
     augment: bool = True
-    speech_seconds: tuple[float, float] = (3.0, 5.0)  # training speech crop length range, s
+    speech_seconds: tuple[float, float] = (2.5, 4.0)  # training speech crop length range, s
     music_seconds: float = 10.0  # training music crop length, s
     patience: int = 8  # stop after this many epochs without a better valid score
     wav2vec2_dir: str | None = None  # local Wav2Vec2Model directory for the pretrained speech backbone
@@ -59,13 +63,16 @@ class TrainConfig:
     def __post_init__(self) -> None:
         check_choice("method", self.method, METHODS)
         check_choice("modality", self.modality, MODALITIES)
-        for name in ("epochs", "steps_per_epoch", "batch_size", "patience"):
+        for name in ("epochs", "steps_per_epoch", "batch_size", "music_batch_size", "patience"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.batch_size < 2:
-            raise ValueError(f"batch_size must be at least 2 for in-batch negatives, got {self.batch_size}")
+        if self.music_batch_size < 2:
+            raise ValueError(f"music_batch_size must be at least 2 for in-batch negatives, got {self.music_batch_size}")
         self.speech_seconds = tuple(self.speech_seconds)
 
+
+# Tracks per label averaged into a label prototype.
+PROTOTYPE_TRACKS = 64
 
 MODEL_OVERRIDES = ("embed_dim", "projection_hidden", "speech", "music", "speech_min_seconds", "speech_max_seconds",
                    "music_crop_seconds", "music_hop_seconds")
@@ -143,7 +150,7 @@ class Trainer:
         """Run one optimisation step; return its loss terms."""
         config, net = self.config, self.network
         net.train()
-        batch = self.sampler.sample(config.batch_size, self.generator)
+        batch = self.sampler.sample(config.batch_size, config.music_batch_size, self.generator)
         speech = [self.clips["speech", "train"][i] for i in batch.speech]
         music = [self.clips["music", "train"][i] for i in batch.music]
         low, high = config.speech_seconds
@@ -156,16 +163,18 @@ class Trainer:
         z_speech = net.embed_speech(wave, text, keep=keep)  # (b, d)
         music_wave = make_inputs(music, config.music_seconds, self.rates["music"], self.generator, self.augmenters.get("music"))
         z_music = net.embed_music(music_wave)  # (b, d)
-        terms = self._losses(speech, music, z_speech, z_music)
+        terms = self._losses(speech, music, torch.tensor(batch.positive), z_speech, z_music)
         total = sum(terms.values())
         self.optimizer.zero_grad(set_to_none=True)
         total.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
         self.optimizer.step()
         self.schedule.step()
-        return {name: float(value) for name, value in terms.items()}
+        return {name: float(value.detach()) for name, value in terms.items()}
 
-    def _losses(self, speech: list[Clip], music: list[Clip], z_speech: torch.Tensor, z_music: torch.Tensor) -> dict[str, torch.Tensor]:
+    def _losses(
+        self, speech: list[Clip], music: list[Clip], positive: torch.Tensor, z_speech: torch.Tensor, z_music: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
         config, net = self.config, self.network
         speech_labels = [c.label for c in speech]
         music_labels = [c.label for c in music]
@@ -185,8 +194,12 @@ class Trainer:
         terms["classify"] = classification * (1.0 if config.method == "classify" else head_weight)
         terms["regress"] = regression * (1.0 if config.method == "regress" else head_weight)
         if config.method in ("triplet", "emosim"):
+            if config.supervised_weight:
+                terms["supervised"] = config.supervised_weight * (
+                    losses.label_loss(net.label_logits(z_speech), speech_targets, self.speech_allowed)
+                    + losses.label_loss(net.label_logits(z_music), music_targets, self.music_allowed)
+                )
             relevant = torch.tensor([[is_match(s, m) for m in music_labels] for s in speech_labels])
-            positive = torch.arange(len(speech))
             terms["triplet"] = losses.triplet_loss(z_speech, z_music, positive, relevant, self.generator, config.margin)
             if config.method == "emosim":
                 target = losses.label_similarity(speech_labels, music_labels)
@@ -223,9 +236,15 @@ class Trainer:
         return np.array(vectors)
 
     def prototypes(self) -> dict[str, list[float]]:
-        """Mean whole-track music vector per music label over train + valid, renormalised."""
+        """Mean whole-track music vector per music label over train + valid, renormalised.
+
+        At most PROTOTYPE_TRACKS tracks per label (the first by path) keep this step short.
+        """
         model = self.inference_model()
-        music = self.clips["music", "train"] + self.clips["music", "valid"]
+        by_label: dict[str, list[Clip]] = {}
+        for clip in sorted(self.clips["music", "train"] + self.clips["music", "valid"], key=lambda c: c.path):
+            by_label.setdefault(clip.label, []).append(clip)
+        music = [clip for clips in by_label.values() for clip in clips[:PROTOTYPE_TRACKS]]
         vectors = self.embed_tracks(model, music)
         out = {}
         for label in self.model_config.music_labels:
@@ -238,7 +257,7 @@ class Trainer:
     def fit(self) -> dict[str, Any]:
         """Train with early stopping on valid MRR (+ nDCG@5); keep the best state."""
         config = self.config
-        best_score, best_state, best_epoch, stale = -math.inf, None, 0, 0
+        best_score, best_state, best_epoch, best_report, stale = -math.inf, None, 0, None, 0
         history = []
         for epoch in range(1, config.epochs + 1):
             bar = tqdm(range(config.steps_per_epoch), desc=f"epoch {epoch}/{config.epochs}", unit="step", disable=not self.progress)
@@ -255,14 +274,14 @@ class Trainer:
             if self.progress:
                 tqdm.write(f"epoch {epoch}: loss {history[-1]['loss']:.4f} valid MRR {report.overall['mrr']:.3f} nDCG@5 {report.overall['ndcg_at_5']:.3f}")
             if score > best_score:
-                best_score, best_epoch, stale = score, epoch, 0
+                best_score, best_epoch, best_report, stale = score, epoch, report, 0
                 best_state = copy.deepcopy(self.network.state_dict())
             else:
                 stale += 1
                 if stale >= config.patience:
                     break
         self.network.load_state_dict(best_state)
-        return {"history": history, "best_epoch": best_epoch}
+        return {"history": history, "best_epoch": best_epoch, "valid": best_report}
 
 
 def _va_targets(labels: list[str]) -> torch.Tensor:
@@ -300,7 +319,6 @@ def train_model(
         started = time.monotonic()
         trainer = Trainer(corpus_dir, config, model_overrides, progress)
         result = trainer.fit()
-        valid = trainer.evaluate("valid")
         test = trainer.evaluate("test") if trainer.clips["speech", "test"] and trainer.clips["music", "test"] else None
         prototypes = trainer.prototypes()
         card = model_card(
@@ -310,7 +328,7 @@ def train_model(
             clips=trainer.clips,
             history=result["history"],
             best_epoch=result["best_epoch"],
-            valid=valid,
+            valid=result["valid"],
             test=test,
             seconds=time.monotonic() - started,
             parameters=sum(p.numel() for p in trainer.network.parameters()),
