@@ -36,7 +36,8 @@ def _load_model(model_dir: Path | None, device: str) -> Any:
     model_dir = model_dir or _settings().model_dir
     try:
         return load_model(Path(model_dir), device=device)
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        # RuntimeError: weights that do not fit this code's architecture (torch's load_state_dict).
         raise click.ClickException(f"cannot load the model from {str(model_dir)!r}: {exc}") from None
 
 
@@ -58,18 +59,19 @@ def evaluate(
 ) -> None:
     """Rank the whole music catalogue for every speech query and report retrieval metrics."""
     from workers.evaluation.dataset import DatasetError
-    from workers.evaluation.runner import ClipError, evaluate_corpus, evaluate_trees
+    from workers.evaluation.runner import ClipError, collect_corpus, collect_trees, evaluate_clips
 
     if corpus_dir is not None and (queries_dir or catalogue_dir):
         raise click.UsageError("give either --corpus or --queries with --catalogue, not both")
     if corpus_dir is None and not (queries_dir and catalogue_dir):
         raise click.UsageError("give --queries and --catalogue (folder-per-label trees), or --corpus")
-    model = _load_model(model_dir, device)
     try:
+        # Check both trees before spending time on loading the model.
         if corpus_dir is not None:
-            result = evaluate_corpus(model, corpus_dir, split, batch_size=batch_size)
+            queries, catalogue = collect_corpus(corpus_dir, split)
         else:
-            result = evaluate_trees(model, queries_dir, catalogue_dir, batch_size=batch_size)
+            queries, catalogue = collect_trees(queries_dir, catalogue_dir)
+        result = evaluate_clips(_load_model(model_dir, device), queries, catalogue, batch_size=batch_size)
     except (DatasetError, ClipError) as exc:
         raise click.ClickException(str(exc)) from None
     report = result.to_dict()
@@ -82,7 +84,8 @@ def format_report(report: dict[str, Any]) -> str:
         f"model {report['model_version'] or '(unversioned)'}: "
         f"{report['n_queries']} speech queries, {report['n_catalogue']} music tracks",
         "",
-        *(f"{title:<14}{report[key]:.3f}" for key, title in METRIC_TITLES.items()),
+        f"{'metric':<14}{'model':>8}{'chance':>8}",
+        *(f"{title:<14}{report[key]:>8.3f}{report['chance'][key]:>8.3f}" for key, title in METRIC_TITLES.items()),
         "",
         f"{'query label':<12}{'n':>5}{'MRR':>8}{'P@5':>8}{'nDCG@5':>8}",
     ]
@@ -133,5 +136,8 @@ def analyze(
         return
     click.echo(f"{file} ({kind}, {audio.duration_seconds:.1f} s): {analysis.label}")
     click.echo(f"valence {analysis.valence:.3f}  arousal {analysis.arousal:.3f}")
+    # Labels the model cannot give this kind of clip have probability 0: leave them out.
     for label, p in sorted(analysis.probabilities.items(), key=lambda item: -item[1]):
+        if p <= 0:
+            continue
         click.echo(f"  {label:<10}{p:6.3f}  {'#' * round(p * 40)}")

@@ -113,3 +113,16 @@ def test_confusion_matrix_counts_true_by_predicted():
         "sad": {"angry": 0, "neutral": 1, "sad": 1},
     }
     assert metrics.accuracy(["sad", "sad", "angry"], ["sad", "neutral", "sad"]) == pytest.approx(1 / 3)
+
+
+def test_chance_level_of_a_two_track_catalogue():
+    # One sad query, catalogue [sad, happy]; a random ranking puts sad first half of the time.
+    chance = metrics.chance_scores(["sad"], ["sad", "happy"], trials=4000, seed=1)
+    # MRR = .5 * 1 + .5 * 1/2 = .75; P@5 = 1/5 whatever the order (one relevant, divided by k = 5)
+    assert chance["mrr"] == pytest.approx(0.75, abs=0.02)
+    assert chance["p_at_5"] == pytest.approx(0.2)
+    # nDCG@5: ideal = 1 + .126943 * .630930 = 1.080092; sad first -> 1;
+    # happy first -> (.126943 + 1 * .630930) / 1.080092 = .701675; mean = .850838
+    assert chance["ndcg_at_5"] == pytest.approx(0.850838, abs=0.01)
+    # sim@5 averages both tracks in either order: (1 + .126943) / 2
+    assert chance["sim_at_5"] == pytest.approx(0.563472, abs=5e-6)

@@ -8,7 +8,7 @@ maps to, :func:`backend.domain.emotions.is_match`) or *graded* (the emotion simi
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -37,41 +37,56 @@ def rank_by_cosine(queries: np.ndarray, catalogue: np.ndarray) -> np.ndarray:
     return np.argsort(-scores, axis=1, kind="stable")
 
 
-def reciprocal_rank(relevant: Sequence[bool]) -> float:
-    """Return 1 / (1-based rank of the first relevant item), or 0 when none is relevant."""
-    hits = np.flatnonzero(np.asarray(relevant, dtype=bool))
-    return 0.0 if hits.size == 0 else 1.0 / (hits[0] + 1)
+def reciprocal_rank(relevant: Sequence[bool] | np.ndarray) -> np.ndarray:
+    """Return 1 / (1-based rank of the first relevant item), or 0 when none is relevant; one per row."""
+    rel = np.asarray(relevant, dtype=bool)  # (..., N) in ranked order
+    return np.where(rel.any(axis=-1), 1.0 / (rel.argmax(axis=-1) + 1), 0.0)
 
 
-def precision_at_k(relevant: Sequence[bool], k: int = 5) -> float:
-    """Return the fraction of relevant items among the first ``k`` (always divided by ``k``)."""
-    return float(np.sum(np.asarray(relevant[:k], dtype=bool))) / k
+def precision_at_k(relevant: Sequence[bool] | np.ndarray, k: int = 5) -> np.ndarray:
+    """Return the fraction of relevant items among the first ``k`` (always divided by ``k``); one per row."""
+    return np.asarray(relevant, dtype=bool)[..., :k].sum(axis=-1) / k
 
 
-def dcg_at_k(gains: Sequence[float], k: int = 5) -> float:
+def dcg_at_k(gains: Sequence[float] | np.ndarray, k: int = 5) -> np.ndarray:
     """Return the discounted cumulative gain of the first ``k`` gains (linear gain, log2(rank + 1) discount)."""
-    top = np.asarray(gains[:k], dtype=np.float64)
-    discounts = np.log2(np.arange(2, top.size + 2))
-    return float(np.sum(top / discounts))
+    top = np.asarray(gains, dtype=np.float64)[..., :k]
+    return (top / np.log2(np.arange(2, top.shape[-1] + 2))).sum(axis=-1)
 
 
-def ndcg_at_k(ranked_gains: Sequence[float], k: int = 5) -> float:
+def ndcg_at_k(ranked_gains: Sequence[float] | np.ndarray, k: int = 5) -> np.ndarray:
     """Return DCG@k of ``ranked_gains`` over DCG@k of the best ordering of the same gains (0 if that is 0)."""
-    ideal = dcg_at_k(sorted(ranked_gains, reverse=True), k)
-    return 0.0 if ideal <= 0 else dcg_at_k(ranked_gains, k) / ideal
+    gains = np.asarray(ranked_gains, dtype=np.float64)
+    ideal = dcg_at_k(-np.sort(-gains, axis=-1), k)
+    dcg = dcg_at_k(gains, k)
+    return np.divide(dcg, ideal, out=np.zeros_like(dcg), where=ideal > 0)
+
+
+def relevance(query_labels: Sequence[str], catalogue_labels: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Return hard (bool) and graded (similarity) relevance of every catalogue item to every query, (Q, N) each."""
+    hard = np.array([[_is_match(q, c) for c in catalogue_labels] for q in query_labels], dtype=bool)
+    graded = np.array([[_similarity(q, c) for c in catalogue_labels] for q in query_labels], dtype=np.float64)
+    return hard.reshape(len(query_labels), -1), graded.reshape(len(query_labels), -1)
+
+
+def ranking_scores(hard: np.ndarray, graded: np.ndarray, rankings: np.ndarray, k: int = 5) -> dict[str, np.ndarray]:
+    """Return each metric of :data:`METRIC_NAMES` per query (Q,) for full-catalogue ``rankings`` (Q, N)."""
+    ranked_hard = np.take_along_axis(hard, rankings, axis=1)  # (Q, N) in ranked order
+    ranked_graded = np.take_along_axis(graded, rankings, axis=1)
+    return {
+        "mrr": reciprocal_rank(ranked_hard),
+        "p_at_5": precision_at_k(ranked_hard, k),
+        "ndcg_at_5": ndcg_at_k(ranked_graded, k),
+        "sim_at_5": ranked_graded[:, :k].mean(axis=1),
+        "ndcg_at_5_hard": ndcg_at_k(ranked_hard.astype(np.float64), k),
+    }
 
 
 def query_scores(query_label: str, ranked_labels: Sequence[str], k: int = 5) -> dict[str, float]:
     """Return every metric of :data:`METRIC_NAMES` for one query whose catalogue labels are in ranked order."""
-    relevant = [_is_match(query_label, label) for label in ranked_labels]
-    gains = [_similarity(query_label, label) for label in ranked_labels]
-    return {
-        "mrr": reciprocal_rank(relevant),
-        "p_at_5": precision_at_k(relevant, k),
-        "ndcg_at_5": ndcg_at_k(gains, k),
-        "sim_at_5": float(np.mean(gains[:k])),
-        "ndcg_at_5_hard": ndcg_at_k([float(r) for r in relevant], k),
-    }
+    hard, graded = relevance([query_label], ranked_labels)
+    identity = np.arange(len(ranked_labels))[None, :]
+    return {name: float(values[0]) for name, values in ranking_scores(hard, graded, identity, k).items()}
 
 
 @dataclass(frozen=True)
@@ -88,32 +103,44 @@ def score_rankings(
     query_labels: Sequence[str], catalogue_labels: Sequence[str], rankings: np.ndarray, k: int = 5
 ) -> RetrievalReport:
     """Average the per-query metrics of full-catalogue ``rankings`` (row i ranks the catalogue for query i)."""
-    if len(query_labels) == 0 or len(catalogue_labels) == 0:
-        raise ValueError("need at least one query and one catalogue item to score a ranking")
+    _check_sizes(query_labels, catalogue_labels)
     rankings = np.asarray(rankings)
     if rankings.shape != (len(query_labels), len(catalogue_labels)):
         raise ValueError(
             f"rankings have shape {rankings.shape}; expected one full ranking per query "
             f"{(len(query_labels), len(catalogue_labels))}"
         )
-    catalogue = np.asarray(catalogue_labels, dtype=object)
-    by_label: dict[str, list[dict[str, float]]] = defaultdict(list)
-    every: list[dict[str, float]] = []
-    for label, order in zip(query_labels, rankings):
-        scores = query_scores(label, list(catalogue[order]), k)
-        by_label[label].append(scores)
-        every.append(scores)
+    scores = ranking_scores(*relevance(query_labels, catalogue_labels), rankings, k)
+    labels = np.asarray(query_labels)
     per_label = {
-        label: {**_mean_scores(rows), "n_queries": len(rows)} for label, rows in sorted(by_label.items())
+        label: {**{name: float(v[labels == label].mean()) for name, v in scores.items()},
+                "n_queries": int((labels == label).sum())}
+        for label in sorted(set(query_labels))
     }
     return RetrievalReport(
-        overall=_mean_scores(every), per_label=per_label,
+        overall={name: float(v.mean()) for name, v in scores.items()}, per_label=per_label,
         n_queries=len(query_labels), n_catalogue=len(catalogue_labels),
     )
 
 
-def _mean_scores(rows: list[dict[str, float]]) -> dict[str, float]:
-    return {name: float(np.mean([row[name] for row in rows])) for name in METRIC_NAMES}
+def chance_scores(
+    query_labels: Sequence[str], catalogue_labels: Sequence[str], trials: int = 100, seed: int = 0, k: int = 5
+) -> dict[str, float]:
+    """Return the mean metrics of uniformly random rankings of this catalogue (the chance level), over ``trials``."""
+    _check_sizes(query_labels, catalogue_labels)
+    hard, graded = relevance(query_labels, catalogue_labels)
+    rng = np.random.default_rng(seed)
+    totals = dict.fromkeys(METRIC_NAMES, 0.0)
+    for _ in range(trials):
+        rankings = np.argsort(rng.random(hard.shape), axis=1)  # a random permutation per query
+        for name, values in ranking_scores(hard, graded, rankings, k).items():
+            totals[name] += float(values.mean()) / trials
+    return totals
+
+
+def _check_sizes(query_labels: Sequence[str], catalogue_labels: Sequence[str]) -> None:
+    if len(query_labels) == 0 or len(catalogue_labels) == 0:
+        raise ValueError("need at least one query and one catalogue item to score a ranking")
 
 
 def confusion_matrix(true_labels: Sequence[str], predicted_labels: Sequence[str]) -> dict[str, dict[str, int]]:

@@ -59,6 +59,7 @@ class Evaluation:
     report: metrics.RetrievalReport
     confusion: dict[str, dict[str, int]]  # true speech label -> predicted label -> count
     speech_accuracy: float
+    chance: dict[str, float]  # the same metrics for uniformly random rankings of this catalogue
     model_version: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -70,6 +71,7 @@ class Evaluation:
             "n_catalogue": self.report.n_catalogue,
             "speech_accuracy": self.speech_accuracy,
             "confusion": self.confusion,
+            "chance": self.chance,
             "model_version": self.model_version,
         }
 
@@ -115,34 +117,38 @@ def score(queries: EmbeddedSet, catalogue: EmbeddedSet, model_version: str = "")
         report=metrics.score_rankings(queries.labels, catalogue.labels, rankings),
         confusion=metrics.confusion_matrix(queries.labels, queries.predicted),
         speech_accuracy=metrics.accuracy(queries.labels, queries.predicted),
+        chance=metrics.chance_scores(queries.labels, catalogue.labels),
         model_version=model_version,
     )
 
 
-def evaluate_trees(
+def collect_trees(
+    queries_dir: Path, catalogue_dir: Path, transcripts: dict[Path, str] | None = None
+) -> tuple[list[LabelledClip], list[LabelledClip]]:
+    """List the speech queries and music catalogue of two folder-per-label trees (checks labels, no decoding)."""
+    return (
+        scan_label_tree(queries_dir, SPEECH_LABELS, "speech", transcripts),
+        scan_label_tree(catalogue_dir, MUSIC_LABELS, "music"),
+    )
+
+
+def collect_corpus(corpus_dir: Path, split: str = "test") -> tuple[list[LabelledClip], list[LabelledClip]]:
+    """List one split of a built corpus: speech clips (manifest transcripts) and music tracks."""
+    queries_dir, catalogue_dir = corpus_split_dirs(corpus_dir, split)
+    return collect_trees(queries_dir, catalogue_dir, manifest_transcripts(corpus_dir))
+
+
+def evaluate_clips(
     model: EmbeddingModel,
-    queries_dir: Path,
-    catalogue_dir: Path,
-    transcripts: dict[Path, str] | None = None,
+    query_clips: Sequence[LabelledClip],
+    catalogue_clips: Sequence[LabelledClip],
     batch_size: int = 8,
     progress: bool = True,
 ) -> Evaluation:
-    """Evaluate ``model`` on a folder-per-label speech tree against a folder-per-label music tree."""
-    query_clips = scan_label_tree(queries_dir, SPEECH_LABELS, "speech", transcripts)
-    catalogue_clips = scan_label_tree(catalogue_dir, MUSIC_LABELS, "music")
+    """Embed the queries and the catalogue with ``model`` and score every query's full ranking."""
     queries = embed_queries(model, query_clips, progress)
     catalogue = embed_catalogue(model, catalogue_clips, batch_size, progress)
     return score(queries, catalogue, model_version=getattr(model, "version", ""))
-
-
-def evaluate_corpus(
-    model: EmbeddingModel, corpus_dir: Path, split: str = "test", batch_size: int = 8, progress: bool = True
-) -> Evaluation:
-    """Evaluate on one split of a built corpus (speech split = queries, music split = catalogue)."""
-    queries_dir, catalogue_dir = corpus_split_dirs(corpus_dir, split)
-    return evaluate_trees(
-        model, queries_dir, catalogue_dir, manifest_transcripts(corpus_dir), batch_size, progress
-    )
 
 
 def _embedded(clips: Sequence[LabelledClip], analyses: list[ClipAnalysis]) -> EmbeddedSet:
