@@ -19,10 +19,12 @@ def init_services(app: Flask, settings: Settings, queue: TaskQueue | None = None
 
 def create_app(config: Settings | None = None) -> Flask:
     """Build the API application from ``config`` (default: settings from the environment)."""
-    from backend import api
+    from backend import api, observability, web
 
     settings = config or Settings.from_env()
     app = Flask(__name__, static_folder=None)
     init_services(app, settings)
     api.init_app(app)
+    observability.init_app(app)
+    web.init_app(app)
     return app

@@ -9,6 +9,7 @@ DEBIAN_PACKAGES=(
   fluidsynth fluid-soundfont-gm timgm6mb-soundfont                                # music rendering
   sox libsndfile1                                                                 # audio tools
   chromium                                                                        # browser tests
+  docker-compose                                                                  # validates docker-compose.yml offline
 )
 
 missing=()

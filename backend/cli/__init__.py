@@ -28,6 +28,12 @@ def _register() -> None:
     for command in ops.COMMANDS:
         main.add_command(command)
 
+    from backend.cli import client, demo
+
+    main.add_command(client.ingest)
+    main.add_command(client.recommend)
+    main.add_command(demo.demo)
+
 
 _register()
 
