@@ -127,3 +127,14 @@ def test_bad_arguments_name_the_value(corpus, tmp_path):
         train_model(tmp_path, tmp_path / "m", progress=False)
     with pytest.raises(ValueError, match="not a saved wav2vec2"):
         train_model(corpus, tmp_path / "m", wav2vec2_dir=str(tmp_path), progress=False)
+
+
+def test_cli_reports_bad_input(tmp_path):
+    from click.testing import CliRunner
+
+    from backend.cli import main
+
+    result = CliRunner().invoke(main, ["train", "--corpus", str(tmp_path), "--out", str(tmp_path / "m")])
+    assert result.exit_code == 1 and "no manifest.csv" in result.output
+    result = CliRunner().invoke(main, ["train", "--corpus", str(tmp_path), "--out", str(tmp_path / "m"), "--method", "nope"])
+    assert result.exit_code == 2 and "'nope'" in result.output
