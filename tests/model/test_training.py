@@ -44,7 +44,8 @@ def chance_mrr(query_labels, catalogue_labels) -> float:
 
 
 def test_loss_falls_and_train_retrieval_beats_chance(corpus):
-    config = TrainConfig(epochs=4, steps_per_epoch=6, batch_size=8, music_batch_size=8, warmup_steps=2, augment=False)
+    config = TrainConfig(epochs=4, steps_per_epoch=15, batch_size=16, music_batch_size=8, warmup_steps=2,
+                         learning_rate=3e-3, augment=False, music_seconds=4.0, speech_seconds=(1.5, 2.5))
     trainer = Trainer(corpus, config, {"speech": TINY["speech"], "music": TINY["music"]}, progress=False)
     result = trainer.fit()
     method_loss = [h["triplet"] + h["emosim"] for h in result["history"]]
@@ -126,3 +127,14 @@ def test_bad_arguments_name_the_value(corpus, tmp_path):
         train_model(tmp_path, tmp_path / "m", progress=False)
     with pytest.raises(ValueError, match="not a saved wav2vec2"):
         train_model(corpus, tmp_path / "m", wav2vec2_dir=str(tmp_path), progress=False)
+
+
+def test_cli_reports_bad_input(tmp_path):
+    from click.testing import CliRunner
+
+    from backend.cli import main
+
+    result = CliRunner().invoke(main, ["train", "--corpus", str(tmp_path), "--out", str(tmp_path / "m")])
+    assert result.exit_code == 1 and "no manifest.csv" in result.output
+    result = CliRunner().invoke(main, ["train", "--corpus", str(tmp_path), "--out", str(tmp_path / "m"), "--method", "nope"])
+    assert result.exit_code == 2 and "'nope'" in result.output
