@@ -82,3 +82,17 @@ def test_clear_errors(untrained, tmp_path):
         load_model(tmp_path)
     with pytest.raises(ValueError, match="'tpu'"):
         load_model(tmp_path, device="tpu")
+
+
+def test_bundled_model_loads_and_is_documented():
+    from backend.config import DEFAULT_MODEL_DIR
+
+    model = load_model(DEFAULT_MODEL_DIR)
+    digest = hashlib.sha256((DEFAULT_MODEL_DIR / "model.safetensors").read_bytes()).hexdigest()
+    assert model.version.endswith(digest[:8])
+    assert sum(p.stat().st_size for p in DEFAULT_MODEL_DIR.iterdir()) < 30 * 1024 * 1024
+    card = (DEFAULT_MODEL_DIR / "MODEL_CARD.md").read_text()
+    assert model.version in card and "| test |" in card and "s2m train --corpus" in card
+    prototypes = json.loads((DEFAULT_MODEL_DIR / "prototypes.json").read_text())
+    assert set(prototypes) == set(MUSIC_LABELS)
+    _check_analysis(model.embed_music(chord(11.0, 44100, channels=2), 44100), MUSIC_LABELS)
