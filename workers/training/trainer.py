@@ -88,7 +88,8 @@ def split_overrides(overrides: dict[str, Any]) -> tuple[dict[str, Any], dict[str
         elif key in MODEL_OVERRIDES:
             model[key] = value
         else:
-            raise ValueError(f"unknown training option {key!r}; known: {', '.join(sorted(train_fields | set(MODEL_OVERRIDES)))}")
+            known = ", ".join(sorted(train_fields | set(MODEL_OVERRIDES)))
+            raise ValueError(f"unknown training option {key!r}; known: {known}")
     return train, model
 
 
@@ -138,7 +139,9 @@ class Trainer:
         trainable = [p for p in self.network.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay)
         total = config.epochs * config.steps_per_epoch
-        self.schedule = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda step: _warmup_cosine(step, config.warmup_steps, total))
+        self.schedule = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lambda step: _warmup_cosine(step, config.warmup_steps, total)
+        )
 
     def _encode_transcripts(self, clips: list[Clip]) -> dict[str, torch.Tensor]:
         texts = sorted({c.transcript for c in clips if c.modality == "speech"})
@@ -184,11 +187,13 @@ class Trainer:
         # Heads read detached vectors unless they are the method being trained.
         cls_in = (z_speech, z_music) if config.method == "classify" else (z_speech.detach(), z_music.detach())
         va_in = (z_speech, z_music) if config.method == "regress" else (z_speech.detach(), z_music.detach())
-        classification = losses.label_loss(net.label_logits(cls_in[0]), speech_targets, self.speech_allowed) + losses.label_loss(
-            net.label_logits(cls_in[1]), music_targets, self.music_allowed
+        classification = (
+            losses.label_loss(net.label_logits(cls_in[0]), speech_targets, self.speech_allowed)
+            + losses.label_loss(net.label_logits(cls_in[1]), music_targets, self.music_allowed)
         )
-        regression = losses.valence_arousal_loss(net.valence_arousal(va_in[0]), _va_targets(speech_labels)) + losses.valence_arousal_loss(
-            net.valence_arousal(va_in[1]), _va_targets(music_labels)
+        regression = (
+            losses.valence_arousal_loss(net.valence_arousal(va_in[0]), _va_targets(speech_labels))
+            + losses.valence_arousal_loss(net.valence_arousal(va_in[1]), _va_targets(music_labels))
         )
         head_weight = config.head_weight
         terms["classify"] = classification * (1.0 if config.method == "classify" else head_weight)
@@ -222,7 +227,9 @@ class Trainer:
         model = self.inference_model()
         speech = self.clips["speech", split]
         music = self.clips["music", split]
-        queries = np.array([model.embed_speech(as_numpy(c), self.rates["speech"], c.transcript or None).vector for c in speech])
+        queries = np.array(
+            [model.embed_speech(as_numpy(c), self.rates["speech"], c.transcript or None).vector for c in speech]
+        )
         tracks = self.embed_tracks(model, music)
         rankings = metrics.rank_by_cosine(queries, tracks)
         return metrics.score_rankings([c.label for c in speech], [c.label for c in music], rankings)
@@ -260,7 +267,8 @@ class Trainer:
         best_score, best_state, best_epoch, best_report, stale = -math.inf, None, 0, None, 0
         history = []
         for epoch in range(1, config.epochs + 1):
-            bar = tqdm(range(config.steps_per_epoch), desc=f"epoch {epoch}/{config.epochs}", unit="step", disable=not self.progress)
+            bar = tqdm(range(config.steps_per_epoch), desc=f"epoch {epoch}/{config.epochs}", unit="step",
+                       disable=not self.progress)
             sums: dict[str, float] = {}
             for _ in bar:
                 terms = self.step()
@@ -270,9 +278,11 @@ class Trainer:
             report = self.evaluate("valid")
             score = report.overall["mrr"] + report.overall["ndcg_at_5"]
             mean_terms = {name: value / config.steps_per_epoch for name, value in sums.items()}
-            history.append({"epoch": epoch, "loss": sum(mean_terms.values()), **mean_terms, **{f"valid_{k}": v for k, v in report.overall.items()}})
+            valid = {f"valid_{name}": value for name, value in report.overall.items()}
+            history.append({"epoch": epoch, "loss": sum(mean_terms.values()), **mean_terms, **valid})
             if self.progress:
-                tqdm.write(f"epoch {epoch}: loss {history[-1]['loss']:.4f} valid MRR {report.overall['mrr']:.3f} nDCG@5 {report.overall['ndcg_at_5']:.3f}")
+                tqdm.write(f"epoch {epoch}: loss {history[-1]['loss']:.4f} valid MRR {valid['valid_mrr']:.3f} "
+                           f"nDCG@5 {valid['valid_ndcg_at_5']:.3f}")
             if score > best_score:
                 best_score, best_epoch, best_report, stale = score, epoch, report, 0
                 best_state = copy.deepcopy(self.network.state_dict())
@@ -290,6 +300,7 @@ def _va_targets(labels: list[str]) -> torch.Tensor:
 
 
 def _warmup_cosine(step: int, warmup: int, total: int) -> float:
+    """Learning-rate factor: linear warm-up, then cosine decay to 5%."""
     if step < warmup:
         return (step + 1) / warmup
     progress = min(1.0, (step - warmup) / max(1, total - warmup))
