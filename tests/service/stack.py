@@ -18,6 +18,7 @@ from werkzeug.serving import make_server
 
 from backend.app import create_app
 from backend.config import Settings
+from backend.local_stack import settings_environment
 from backend.services.context import ServiceContext
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -38,13 +39,7 @@ def wait_until(probe: Callable[[], T], timeout: float, interval: float = 0.2, wh
 
 def settings_env(settings: Settings) -> dict[str, str]:
     """The environment variables that make ``Settings.from_env()`` rebuild ``settings``."""
-    env = {key: value for key, value in os.environ.items() if key not in {f.name.upper() for f in dataclasses.fields(settings)}}
-    for field in dataclasses.fields(settings):
-        value = getattr(settings, field.name)
-        env[field.name.upper()] = ("1" if value else "0") if isinstance(value, bool) else str(value)
-    env["PYTHONPATH"] = str(REPO_ROOT)
-    env["HF_HUB_OFFLINE"] = "1"
-    return env
+    return {**settings_environment(settings), "HF_HUB_OFFLINE": "1"}
 
 
 def run_cli(settings: Settings, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
