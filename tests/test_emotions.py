@@ -21,6 +21,7 @@ def test_every_speech_label_maps_to_music_labels():
 
 def test_neutral_speech_gets_calm_music_not_noise():
     assert emotions.is_match("neutral", "calm")
+    assert emotions.is_match("neutral", "tender")
     assert not emotions.is_match("neutral", "exciting")
 
 

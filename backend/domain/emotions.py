@@ -50,12 +50,14 @@ MUSIC_LABELS: tuple[str, ...] = (
 ALL_LABELS: tuple[str, ...] = tuple(dict.fromkeys(SPEECH_LABELS + MUSIC_LABELS))
 
 # Hard-match relevance: which music moods answer a speech emotion. The first four are PAPER.md's
-# mapping with calm music in place of noise for neutral speech.
+# mapping with low-key music in place of noise for neutral speech: calm and tender, the two music
+# moods nearest the centre of the valence/arousal plane, so that the hard match agrees with the
+# graded similarity the model is trained on (tender is in fact the nearer of the two).
 SPEECH_TO_MUSIC: dict[str, frozenset[str]] = {
     "angry": frozenset({"angry", "scary"}),
     "happy": frozenset({"happy", "exciting", "funny", "tender"}),
     "sad": frozenset({"sad"}),
-    "neutral": frozenset({"calm"}),
+    "neutral": frozenset({"calm", "tender"}),
     "calm": frozenset({"calm", "tender"}),
     "fearful": frozenset({"scary"}),
     "surprised": frozenset({"exciting", "happy", "funny"}),

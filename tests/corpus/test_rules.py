@@ -7,6 +7,7 @@ import statistics
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 from backend.domain.emotions import MUSIC_LABELS, SPEECH_LABELS
 from workers.corpus import effects, sentences
@@ -15,7 +16,7 @@ from workers.corpus.manifest import SPLITS, make_row, read_manifest, write_manif
 from workers.corpus.moods import STYLES, draw_arrangement
 from workers.corpus.music import score_catalogue
 from workers.corpus.songs import generate_song
-from workers.corpus.prosody import RULES, draw_prosody
+from workers.corpus.prosody import RULES, Prosody, draw_prosody
 from workers.corpus.splits import assign_groups, partition, split_counts
 
 
@@ -120,6 +121,33 @@ def test_sox_chain_resamples_first_and_applies_only_what_the_engine_did_not():
     assert done[:7] == ["gain", "-8", "rate", "-h", "16k", "channels", "1"]
     assert "tempo" not in done and "pitch" not in done
     assert "tempo" in left and "pitch" in left
+
+
+def _spoken_with_effort(tmp_path, loudness_db: float) -> np.ndarray:
+    """A harmonic 'voice' through the sox chain with only the vocal effort changed."""
+    rate = 16_000
+    t = np.arange(rate) / rate
+    voice = sum(np.sin(2 * np.pi * 150 * k * t) / k for k in range(1, 40)).astype(np.float32)
+    src = tmp_path / f"src{loudness_db}.wav"
+    dst = tmp_path / f"dst{loudness_db}.wav"
+    sf.write(src, 0.1 * voice, rate)
+    prosody = Prosody(0.0, 1.0, 1.0, loudness_db, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0)
+    acoustics = effects.Acoustics(None, 40.0, 7900.0, (1000.0, 1.0, 0.0), "white", 60.0)
+    chain = effects.sox_effects(prosody, acoustics, 1.0, pitch_done=True, rate_done=True, rng=random.Random(0))
+    effects.run_sox(src, dst, chain)
+    out, _ = sf.read(dst, dtype="float32")
+    return out / np.sqrt(np.mean(out**2))
+
+
+def test_vocal_effort_survives_loudness_normalisation(tmp_path):
+    def high_band_share(wave: np.ndarray) -> float:
+        power = np.abs(np.fft.rfft(wave)) ** 2
+        freqs = np.fft.rfftfreq(len(wave), 1 / 16_000)
+        return float(power[freqs > 2000].sum() / power.sum())
+
+    shares = [high_band_share(_spoken_with_effort(tmp_path, db)) for db in (-7.0, 0.0, 7.0)]
+    assert shares[0] < shares[1] < shares[2]
+    assert shares[2] > 2 * shares[0]
 
 
 def test_trim_silence_cuts_margins_only():

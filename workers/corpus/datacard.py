@@ -17,8 +17,9 @@ festival (kal and ked diphones, slt HTS) and piper (en_US joe from joe-us-piper-
 draws its prosody from its label's distributions (pitch level and range, speaking rate, loudness,
 final rise or fall, tension, breathiness, tremor, darkness, pause length), which overlap between
 labels. Engines apply pitch/rate natively where they can; sox applies the rest (pitch shift, tempo,
-intonation bends, tremolo, overdrive, low-pass), then a room (reverb), a microphone (high/low-pass,
-EQ) and background noise (white, pink, brown, hum or babble at 8-60 dB SNR). 16 kHz mono.
+intonation bends, tremolo, overdrive, vocal-effort spectral tilt, low-pass), then a room (reverb), a
+microphone (high/low-pass, EQ) and background noise (white, pink, brown, hum or babble at 8-60 dB
+SNR for a normal voice, raised or lowered with the voice's loudness). 16 kHz mono.
 The split group of speech is the speaker: an espeak-ng variant, or the recorded speaker behind
 flite/festival/piper voices (flite kal and festival kal are one speaker, so are both slt voices).
 

@@ -18,6 +18,7 @@ from workers.corpus.prosody import Prosody
 
 REFERENCE_DBFS = -23.0  # corpus reference RMS level; prosody loudness is relative to it
 NOISE_KINDS = ("white", "pink", "brown", "hum", "babble")
+EFFORT_TILT = 0.5  # dB of high-shelf gain per dB of vocal effort
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,11 @@ def sox_effects(
     if prosody.tension > 0.2:
         effects += ["overdrive", f"{4 + 16 * prosody.tension:.1f}", "20",
                     "equalizer", "2500", "1q", f"{5 * prosody.tension:.1f}"]
+    if abs(prosody.loudness_db) > 0.5:
+        # Vocal effort changes the voice's spectral tilt, not only its level: a raised voice has
+        # relatively more energy above ~1.5 kHz. Without this, loudness would vanish under the
+        # loudness normalisation every real recording needs.
+        effects += ["treble", f"{EFFORT_TILT * prosody.loudness_db:.1f}", "1500"]
     if prosody.darkness > 0.2:
         effects += ["lowpass", f"{4500 - 2500 * prosody.darkness:.0f}"]
     centre, width, gain = acoustics.eq

@@ -50,7 +50,8 @@ def render_utterance(utterance: Utterance, work_dir: Path) -> np.ndarray:
     lead, tail = (int(rng.uniform(0.05, 0.5) * SPEECH_RATE) for _ in range(2))
     samples = np.concatenate([np.zeros(lead, np.float32), samples, np.zeros(tail, np.float32)])
     speech_level = np.sqrt(np.mean(samples**2)) + 1e-12
-    samples = effects.add_noise(samples / speech_level, SPEECH_RATE, utterance.acoustics.noise_kind,
-                                utterance.acoustics.snr_db, rng)
+    # The room's noise does not follow the speaker: a raised voice stands further above it.
+    snr_db = utterance.acoustics.snr_db + utterance.prosody.loudness_db
+    samples = effects.add_noise(samples / speech_level, SPEECH_RATE, utterance.acoustics.noise_kind, snr_db, rng)
     level = effects.REFERENCE_DBFS + utterance.prosody.loudness_db + rng.uniform(-3, 3)
     return effects.set_level(samples, level)

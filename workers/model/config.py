@@ -10,6 +10,7 @@ from backend.domain.emotions import ALL_LABELS, MUSIC_LABELS, SPEECH_LABELS
 METHODS = ("triplet", "emosim", "classify", "regress")
 MODALITIES = ("audio", "text", "fusion")
 SPEECH_BACKBONES = ("conv", "wav2vec2")
+POOLINGS = ("cls", "cls_stats")
 
 
 def check_choice(kind: str, value: str, choices: tuple[str, ...]) -> str:
@@ -41,6 +42,13 @@ class AudioEncoderConfig:
     n_layers: int = 2  # transformer layers
     n_heads: int = 4  # attention heads
     dropout: float = 0.1  # dropout inside the transformer
+    # "cls": the CLS token alone; "cls_stats": CLS plus the mean and standard deviation of the
+    # frame tokens (x-vector style statistics pooling: range and variability over time are what
+    # carries prosody).
+    pooling: str = "cls_stats"
+
+    def __post_init__(self) -> None:
+        check_choice("pooling", self.pooling, POOLINGS)
 
 
 def speech_encoder_config() -> AudioEncoderConfig:
@@ -115,6 +123,7 @@ class ModelConfig:
             if key in values and isinstance(values[key], dict):
                 encoder = dict(values[key])
                 encoder["frontend"] = FrontendConfig(**encoder["frontend"])
+                encoder.setdefault("pooling", "cls")  # model directories written before pooling existed
                 if "channels" in encoder:
                     encoder["channels"] = tuple(encoder["channels"])
                 values[key] = AudioEncoderConfig(**encoder)

@@ -66,7 +66,7 @@ def sinusoidal_positions(length: int, dim: int, device: torch.device) -> torch.T
 
 
 class AudioEncoder(nn.Module):
-    """Waveform (batch, samples) at the front end's rate -> clip feature (batch, d_model)."""
+    """Waveform (batch, samples) at the front end's rate -> clip feature (batch, out_dim)."""
 
     def __init__(self, config: AudioEncoderConfig):
         super().__init__()
@@ -88,8 +88,9 @@ class AudioEncoder(nn.Module):
             norm_first=True,
         )
         self.transformer = nn.TransformerEncoder(layer, config.n_layers, enable_nested_tensor=False)
-        self.out_norm = nn.LayerNorm(config.d_model)
-        self.out_dim = config.d_model
+        self.pool_stats = config.pooling == "cls_stats"
+        self.out_dim = config.d_model * (3 if self.pool_stats else 1)
+        self.out_norm = nn.LayerNorm(self.out_dim)
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
         x = self.frontend(wave).unsqueeze(1)  # (b, 1, n_mels, frames)
@@ -98,7 +99,13 @@ class AudioEncoder(nn.Module):
         tokens = self.to_tokens(x.permute(0, 3, 1, 2).reshape(b, t, c * f))  # (b, t, d_model)
         tokens = tokens + sinusoidal_positions(t, tokens.shape[-1], tokens.device)
         tokens = torch.cat([self.cls.expand(b, -1, -1), tokens], dim=1)  # (b, 1 + t, d_model)
-        return self.out_norm(self.transformer(tokens)[:, 0])  # (b, d_model)
+        hidden = self.transformer(tokens)  # (b, 1 + t, d_model)
+        pooled = hidden[:, 0]
+        if self.pool_stats:
+            frames = hidden[:, 1:]
+            std = frames.var(dim=1, unbiased=False).clamp_min(1e-6).sqrt()
+            pooled = torch.cat([pooled, frames.mean(dim=1), std], dim=-1)  # (b, 3 * d_model)
+        return self.out_norm(pooled)  # (b, out_dim)
 
 
 class Wav2Vec2Encoder(nn.Module):
