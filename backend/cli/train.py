@@ -29,12 +29,14 @@ MODALITIES = ("audio", "text", "fusion")
 @click.option("--emosim-weight", default=None, type=click.FloatRange(min=0), help="Lambda of the EmoSim term.")
 @click.option("--wav2vec2", "wav2vec2_dir", default=None, type=click.Path(exists=True, file_okay=False),
               help="Local directory of a pretrained Wav2Vec2Model to use as speech backbone.")
+@click.option("--init", "init_dir", default=None, type=click.Path(exists=True, file_okay=False),
+              help="Start from the weights of this model directory (fine-tune it, e.g. the bundled model on your data).")
 @click.option("--no-augment", is_flag=True, help="Train without waveform augmentation.")
 @click.option("--threads", default=None, type=click.IntRange(min=1), help="Torch CPU threads.")
 def train(
     corpus_dir: Path, out_dir: Path, method: str, modality: str, seed: int, epochs: int | None,
     steps_per_epoch: int | None, batch_size: int | None, music_batch_size: int | None, emosim_weight: float | None,
-    wav2vec2_dir: str | None, no_augment: bool, threads: int | None,
+    wav2vec2_dir: str | None, init_dir: str | None, no_augment: bool, threads: int | None,
 ) -> None:
     """Train the speech/music emotion model and write weights, config, labels and MODEL_CARD.md."""
     from workers.training.trainer import train_model
@@ -42,7 +44,7 @@ def train(
     options = {
         "steps_per_epoch": steps_per_epoch, "batch_size": batch_size, "music_batch_size": music_batch_size,
         "emosim_weight": emosim_weight,
-        "wav2vec2_dir": wav2vec2_dir, "threads": threads,
+        "wav2vec2_dir": wav2vec2_dir, "init_dir": init_dir, "threads": threads,
     }
     overrides = {key: value for key, value in options.items() if value is not None}
     if no_augment:

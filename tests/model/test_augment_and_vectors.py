@@ -26,6 +26,16 @@ def test_noise_lands_at_the_requested_snr():
     assert float(snr) == pytest.approx(10.0, abs=0.01)
 
 
+@pytest.mark.parametrize("semitones", [-4.0, 2.5, 4.0])
+def test_pitch_shift_moves_pitch_and_keeps_tempo(semitones):
+    wave = tone(3.0, 200.0)
+    shifted = augment.shift_pitch(wave, semitones)
+    assert abs(shifted.numel() - wave.numel()) < 0.01 * wave.numel()
+    middle = shifted[RATE // 2 : -RATE // 2]
+    peak_hz = float(torch.fft.rfft(middle).abs().argmax()) * RATE / middle.numel()
+    assert peak_hz == pytest.approx(200.0 * 2 ** (semitones / 12), rel=0.01)
+
+
 def test_reverb_keeps_length_and_smears_energy():
     click = torch.zeros(RATE)
     click[100] = 1.0

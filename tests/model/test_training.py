@@ -16,6 +16,7 @@ from backend.domain.emotions import MUSIC_LABELS, is_match
 from tests.model.conftest import chord
 from workers.embedding.bundle import load_model
 from workers.model.config import AudioEncoderConfig, FrontendConfig
+from workers.training.card import training_command
 from workers.training.trainer import TrainConfig, Trainer, train_model
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -138,3 +139,22 @@ def test_cli_reports_bad_input(tmp_path):
     assert result.exit_code == 1 and "no manifest.csv" in result.output
     result = CliRunner().invoke(main, ["train", "--corpus", str(tmp_path), "--out", str(tmp_path / "m"), "--method", "nope"])
     assert result.exit_code == 2 and "'nope'" in result.output
+
+
+def test_card_command_spells_cli_options_as_flags():
+    config = TrainConfig(seed=3, epochs=2, threads=2, augment=False)
+    command = training_command(Path("corpus"), Path("out"), config,
+                               {"threads": 2, "augment": False, "steps_per_epoch": 5, "warmup_steps": 1})
+    assert command == ("s2m train --corpus corpus --out out --method emosim --modality audio --seed 3 --epochs 2"
+                       " --no-augment --steps-per-epoch 5 --threads 2  # plus train_model(warmup_steps=1)")
+
+
+def test_init_fine_tunes_an_existing_model(corpus, tmp_path):
+    options = {"steps_per_epoch": 2, "batch_size": 4, "music_batch_size": 4, "progress": False}
+    start = train_model(corpus, tmp_path / "start", seed=0, epochs=1, **options)
+    tuned = train_model(corpus, tmp_path / "tuned", seed=1, epochs=1, init_dir=str(start), **options)
+    start_model, tuned_model = load_model(start), load_model(tuned)
+    assert tuned_model.version != start_model.version
+    assert f"Started from the weights of {start_model.version}" in (tuned / "MODEL_CARD.md").read_text()
+    with pytest.raises(ValueError, match="method emosim, modality audio; train it with --method emosim"):
+        train_model(corpus, tmp_path / "wrong", method="triplet", epochs=1, init_dir=str(start), **options)

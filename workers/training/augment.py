@@ -6,10 +6,14 @@ applies a random subset. Loudness normalisation comes after, as at inference.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 import torchaudio.functional as AF
+
+
+_VOCODER_FFT, _VOCODER_HOP = 512, 128
 
 
 def _uniform(generator: torch.Generator, low: float, high: float) -> float:
@@ -59,6 +63,22 @@ def change_speed(wave: torch.Tensor, factor: float) -> torch.Tensor:
     return wave if step == 100 else AF.resample(wave, step, 100)
 
 
+def shift_pitch(wave: torch.Tensor, semitones: float) -> torch.Tensor:
+    """Move the pitch by about ``semitones`` and keep the tempo: phase-vocoder stretch, then resample.
+
+    The factor is rounded to whole percent so the resampling kernel stays small.
+    """
+    step = round(100 * 2 ** (semitones / 12))
+    if step == 100 or wave.numel() < _VOCODER_FFT:
+        return wave
+    window = torch.hann_window(_VOCODER_FFT)
+    spec = torch.stft(wave, _VOCODER_FFT, _VOCODER_HOP, window=window, return_complex=True)
+    advance = torch.linspace(0, math.pi * _VOCODER_HOP, spec.shape[0]).unsqueeze(-1)
+    stretched = AF.phase_vocoder(spec, 100 / step, advance)  # step/100 times longer
+    longer = torch.istft(stretched, _VOCODER_FFT, _VOCODER_HOP, window=window)
+    return AF.resample(longer, step, 100)  # back to the original length, pitch moved
+
+
 def band_limit(wave: torch.Tensor, rate: int, low_hz: float, high_hz: float) -> torch.Tensor:
     """Keep roughly ``low_hz``..``high_hz`` (telephone and low-bitrate-codec like)."""
     if high_hz < rate / 2:
@@ -82,6 +102,10 @@ class Augmenter:
     rate: int  # Hz of the waves it gets
     p_speed: float = 0.5  # speed jitter within +-max_speed
     max_speed: float = 0.06
+    # Pitch moves of up to a few semitones at constant tempo (speech: a voice's own pitch level
+    # says little about its emotion, so the model should read pitch relative to the clip).
+    p_pitch: float = 0.0
+    max_pitch_semitones: float = 4.0
     p_reverb: float = 0.3
     p_noise: float = 0.4  # white/pink/brown noise at 5-30 dB SNR
     p_band: float = 0.25
@@ -93,6 +117,8 @@ class Augmenter:
         fire = lambda p: float(torch.rand((), generator=generator)) < p  # noqa: E731
         if fire(self.p_speed):
             wave = change_speed(wave, _uniform(generator, 1 - self.max_speed, 1 + self.max_speed))
+        if fire(self.p_pitch):
+            wave = shift_pitch(wave, _uniform(generator, -self.max_pitch_semitones, self.max_pitch_semitones))
         if fire(self.p_reverb):
             wave = reverberate(wave, self.rate, _uniform(generator, 0.15, 0.9), _uniform(generator, 0.2, 0.6), generator)
         if fire(self.p_band):

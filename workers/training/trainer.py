@@ -18,7 +18,7 @@ import torch
 from tqdm import tqdm
 
 from backend.domain.emotions import EMOTIONS, is_match
-from workers.embedding.bundle import EmotionModel, build_network, save_model_dir
+from workers.embedding.bundle import EmotionModel, build_network, load_network, save_model_dir
 from workers.embedding.text import load_sentence_encoder
 from workers.embedding.wav2vec2 import load_local_wav2vec2
 from workers.evaluation import metrics
@@ -56,6 +56,7 @@ class TrainConfig:
     music_seconds: float = 10.0  # training music crop length, s
     patience: int = 8  # stop after this many epochs without a better valid score
     wav2vec2_dir: str | None = None  # local Wav2Vec2Model directory for the pretrained speech backbone
+    init_dir: str | None = None  # start from this model directory's weights (fine-tuning)
     word_branch: bool = False
     threads: int | None = None  # torch CPU threads (None: leave torch's default)
     name: str | None = None  # model name prefix of the version string
@@ -70,6 +71,9 @@ class TrainConfig:
             raise ValueError(f"music_batch_size must be at least 2 for in-batch negatives, got {self.music_batch_size}")
         self.speech_seconds = tuple(self.speech_seconds)
 
+
+# How often a training speech crop gets a pitch move (Augmenter.p_pitch); music keeps its key.
+SPEECH_PITCH_SHIFT_P = 0.5
 
 # Tracks per label averaged into a label prototype.
 PROTOTYPE_TRACKS = 64
@@ -102,19 +106,26 @@ class Trainer:
         self.progress = progress
         torch.manual_seed(config.seed)
         self.generator = torch.Generator().manual_seed(config.seed)
-        backbone = load_local_wav2vec2(Path(config.wav2vec2_dir)) if config.wav2vec2_dir else None
-        model_config = ModelConfig(
-            name=config.name or f"s2m-{config.method}-{config.modality}",
-            method=config.method,
-            modality=config.modality,
-            speech_backbone="wav2vec2" if backbone is not None else "conv",
-            wav2vec2=backbone.config.to_dict() if backbone is not None else None,
-            word_branch=config.word_branch,
-            **model_overrides,
-        )
-        self.network = EmotionNetwork(model_config, wav2vec2=backbone)
-        if backbone is not None:
-            backbone.freeze_feature_encoder()  # PAPER.md: CNN feature encoder frozen
+        self.initial_version: str | None = None
+        if config.init_dir:
+            if model_overrides or config.wav2vec2_dir or config.word_branch:
+                raise ValueError("a model started from --init keeps its own architecture: drop the architecture options")
+            self.network, self.initial_version = _initial_network(Path(config.init_dir), config)
+            model_config = self.network.config
+        else:
+            backbone = load_local_wav2vec2(Path(config.wav2vec2_dir)) if config.wav2vec2_dir else None
+            model_config = ModelConfig(
+                name=config.name or f"s2m-{config.method}-{config.modality}",
+                method=config.method,
+                modality=config.modality,
+                speech_backbone="wav2vec2" if backbone is not None else "conv",
+                wav2vec2=backbone.config.to_dict() if backbone is not None else None,
+                word_branch=config.word_branch,
+                **model_overrides,
+            )
+            self.network = EmotionNetwork(model_config, wav2vec2=backbone)
+            if backbone is not None:
+                backbone.freeze_feature_encoder()  # PAPER.md: CNN feature encoder frozen
         self.model_config = model_config
         rates = {"speech": model_config.speech.frontend.sample_rate, "music": model_config.music.frontend.sample_rate}
         self.rates = rates
@@ -135,7 +146,10 @@ class Trainer:
         self.label_index = {label: i for i, label in enumerate(labels)}
         self.speech_allowed = torch.tensor([label in model_config.speech_labels for label in labels])
         self.music_allowed = torch.tensor([label in model_config.music_labels for label in labels])
-        self.augmenters = {m: Augmenter(rate) for m, rate in rates.items()} if config.augment else {}
+        self.augmenters = {}
+        if config.augment:
+            self.augmenters = {"speech": Augmenter(rates["speech"], p_pitch=SPEECH_PITCH_SHIFT_P),
+                               "music": Augmenter(rates["music"])}
         trainable = [p for p in self.network.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay)
         total = config.epochs * config.steps_per_epoch
@@ -294,6 +308,18 @@ class Trainer:
         return {"history": history, "best_epoch": best_epoch, "valid": best_report}
 
 
+def _initial_network(model_dir: Path, config: TrainConfig) -> tuple[EmotionNetwork, str]:
+    """The network of an existing model directory, to go on training (fine-tuning) from its weights."""
+    network, version = load_network(model_dir)
+    have = network.config
+    if (have.method, have.modality) != (config.method, config.modality):
+        raise ValueError(f"{model_dir} holds a model of method {have.method}, modality {have.modality}; "
+                         f"train it with --method {have.method} --modality {have.modality}")
+    if have.speech_backbone == "wav2vec2":
+        network.speech_encoder.backbone.freeze_feature_encoder()
+    return network.train(), version
+
+
 def _va_targets(labels: list[str]) -> torch.Tensor:
     """(b, 2) valence/arousal points of the labels."""
     return torch.tensor([[EMOTIONS[label].valence, EMOTIONS[label].arousal] for label in labels])
@@ -343,6 +369,8 @@ def train_model(
             test=test,
             seconds=time.monotonic() - started,
             parameters=sum(p.numel() for p in trainer.network.parameters()),
+            pooling=trainer.model_config.speech.pooling,
+            initial_version=trainer.initial_version,
         )
         save_model_dir(Path(out_dir), trainer.network, prototypes, card)
     finally:
