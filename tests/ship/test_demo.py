@@ -74,7 +74,7 @@ def test_demo_ingests_queries_each_emotion_serves_and_stops_cleanly(tiny_corpus,
     for label in SPEECH_LABELS:
         block = output.split(f"== {label} speech ({label}-query.wav)")[1]
         assert block.splitlines()[1].startswith("speech emotion: ")
-        ranked = re.findall(r"^\s+(\d+)\. (\d\.\d{3}) .* (\w+)/\w+-(?:test|valid)$", block, re.M)
+        ranked = re.findall(r"^\s+(\d+)\. (-?\d\.\d{3}) .* (\w+)/\w+-(?:test|valid)$", block, re.M)
         assert [int(rank) for rank, _, _ in ranked[:8]] == list(range(1, 9))
         assert {mood for _, _, mood in ranked[:8]} == set(MUSIC_LABELS)
         # Judged by the mood each clip was made as (the titles), not by the model's own label.
