@@ -4,6 +4,7 @@ the manifest and the data card."""
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import shutil
 import time
 from collections.abc import Sequence
@@ -97,7 +98,9 @@ def build_corpus(
     prepare_output(out_dir, force)
     jobs = [(out_dir, row, item) for row, item in plan.jobs]
     rows: list[ManifestRow] = []
-    with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
+    # Spawned, not forked, workers: a fork of a process whose torch/BLAS thread pools are running
+    # (a worker, a test session) can deadlock in the child.
+    with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=multiprocessing.get_context("spawn")) as pool:
         results = pool.map(_render_job, jobs, chunksize=4)
         for row in tqdm(results, total=len(jobs), desc=f"corpus {size}", unit="clip", disable=not progress):
             rows.append(row)
