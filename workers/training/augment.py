@@ -76,7 +76,7 @@ def shift_pitch(wave: torch.Tensor, semitones: float) -> torch.Tensor:
     advance = torch.linspace(0, math.pi * _VOCODER_HOP, spec.shape[0]).unsqueeze(-1)
     stretched = AF.phase_vocoder(spec, 100 / step, advance)  # step/100 times longer
     longer = torch.istft(stretched, _VOCODER_FFT, _VOCODER_HOP, window=window)
-    return AF.resample(longer, step, 100)  # back to the original length, pitch moved
+    return change_speed(longer, step / 100)  # back to the original length, pitch moved
 
 
 def band_limit(wave: torch.Tensor, rate: int, low_hz: float, high_hz: float) -> torch.Tensor:
