@@ -15,7 +15,9 @@ from workers.corpus.arrange import DRUM_CHANNEL, PAD_CHANNEL, ScoreNotes, arrang
 from workers.corpus.manifest import SPLITS, make_row, read_manifest, write_manifest
 from workers.corpus.moods import STYLES, draw_arrangement
 from workers.corpus.music import score_catalogue
+from workers.corpus.plan import speaker_splits
 from workers.corpus.songs import generate_song
+from workers.corpus.speech import default_engines
 from workers.corpus.prosody import RULES, Prosody, draw_prosody
 from workers.corpus.splits import assign_groups, partition, split_counts
 
@@ -42,6 +44,18 @@ def test_assign_groups_spreads_each_stratum_and_pools_small_ones():
     assert {assignment[g] for g in strata["big"]} == set(SPLITS)
     assert {assignment[g] for g in ("x", "y", "z")} == set(SPLITS)  # pooled, then partitioned
     assert assign_groups({"tiny": ["a", "b"]}, seed=0) == {"a": "train", "b": "train"}
+
+
+def test_speaker_splits_put_both_sexes_in_every_split_and_the_lone_recorded_woman_in_train():
+    voices = [voice for engine in default_engines() for voice in engine.voices()]  # no program needed
+    split_of = speaker_splits([(None, v) for v in voices], seed=0)
+    for kind in ("espeak-ng/", ""):
+        for sex in ("female", "male"):
+            stratum = {v.speaker for v in voices if v.sex == sex and v.speaker.startswith(kind) == bool(kind)}
+            if len(stratum) >= len(SPLITS):
+                assert {split_of[s] for s in stratum} == set(SPLITS), (kind, sex)
+    assert split_of["slt"] == "train"
+    assert {split_of[s] for s in ("kal", "ked", "awb", "rms", "joe")} == set(SPLITS)
 
 
 def _draws(label, field, n=400):

@@ -22,6 +22,9 @@ microphone (high/low-pass, EQ) and background noise (white, pink, brown, hum or 
 SNR for a normal voice, raised or lowered with the voice's loudness). 16 kHz mono.
 The split group of speech is the speaker: an espeak-ng variant, or the recorded speaker behind
 flite/festival/piper voices (flite kal and festival kal are one speaker, so are both slt voices).
+Speakers are assigned to splits within strata of kind (espeak-ng formant or recorded) and sex, so
+each split has women and men; the one recorded female speaker (slt) cannot span the splits and is
+in train.
 
 Music: scores from music21's bundled corpus (Bach chorales, Palestrina, Monteverdi, trecento,
 Ryan's Mammoth fiddle tunes, Beethoven, Mozart, Haydn, Schumann, Joplin and others), plus 15%
@@ -37,7 +40,8 @@ _LIMITS = """\
 ## Known limits
 - All speech is synthetic: emotions are acted by prosody rules, not felt; real recordings (IEMOCAP,
   RAVDESS via `s2m corpus import`) sound different and should be used to evaluate.
-- Few recorded speakers (kal, ked, awb, rms, slt, joe): each lands in a single split.
+- Few recorded speakers (kal, ked, awb, rms, slt, joe): each lands in a single split, and the
+  valid and test splits have one recorded (male) speaker each, beside their espeak-ng voices.
 - piper runs without its sampling noise so the same seed gives the same audio.
 - Music is MIDI rendered with General MIDI soundfonts: no vocals, no produced mixes; moods come from
   arrangement rules applied to (mostly classical and folk) scores, not from composers' intent.

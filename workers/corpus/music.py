@@ -87,7 +87,9 @@ def load_score(score_id: str) -> ScoreNotes:
 
     with warnings.catch_warnings():  # music21 warns about odd measures in old encodings
         warnings.simplefilter("ignore")
-        parsed = corpus.parse(score_id)
+        # forceSource: music21's shared pickle cache is not safe for parallel render workers (one
+        # reads a half-written .p.gz: "incomplete or truncated stream").
+        parsed = corpus.parse(score_id, forceSource=True)
     if isinstance(parsed, stream.Opus):
         parsed = parsed.scores[0]
     parts = list(parsed.parts) or [parsed]

@@ -52,11 +52,16 @@ def speech_voices(engines: Sequence[SpeechEngine]) -> list[tuple[SpeechEngine, V
 
 
 def speaker_splits(voices: Sequence[tuple[SpeechEngine, Voice]], seed: int) -> dict[str, str]:
-    """Assign speakers to splits; espeak-ng variants and recorded speakers are split on their own."""
+    """Assign speakers to splits, stratified by kind (espeak-ng formant or recorded) and sex.
+
+    Every stratum with enough speakers spans all splits. A stratum too small for that (the one
+    recorded female voice, slt) goes to train: a kind of voice the model never hears in training
+    is one it cannot handle on real recordings, and a test split cannot fix that.
+    """
     strata: dict[str, set[str]] = {}
     for _, voice in voices:
-        stratum = "formant" if voice.speaker.startswith("espeak-ng/") else "recorded"
-        strata.setdefault(stratum, set()).add(voice.speaker)
+        kind = "formant" if voice.speaker.startswith("espeak-ng/") else "recorded"
+        strata.setdefault(f"{kind}/{voice.sex}", set()).add(voice.speaker)
     return assign_groups(strata, hash_seed(seed, "speakers"))
 
 

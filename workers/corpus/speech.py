@@ -32,6 +32,7 @@ class Voice:
     name: str
     speaker: str
     base_f0: float = 120.0  # the voice's usual mean pitch in Hz, for engines that take a target
+    sex: str = "male"  # "female" or "male": splits are stratified by it
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,9 @@ ESPEAK_VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "f1", "f2", "
                    "Jacky", "john", "Lee", "linda", "max", "Michael", "Mike", "norbert", "paul",
                    "quincy", "rob", "robert", "steph", "steph2", "steph3", "travis", "victor", "zac",
                    "klatt", "klatt2", "klatt3", "klatt4", "croak", "grandma", "grandpa", "anika")
+# The variants whose espeak-ng voice file says "gender female".
+ESPEAK_FEMALE = frozenset({"f1", "f2", "f3", "f4", "f5", "Alicia", "Andrea", "Annie", "aunty", "belinda",
+                           "linda", "steph", "steph2", "steph3", "grandma", "anika"})
 
 
 @dataclass(frozen=True)
@@ -101,7 +105,8 @@ class EspeakEngine(_CommandEngine):
 
     def voices(self) -> list[Voice]:
         """Every accent with every variant; the speaker group is the variant."""
-        return [Voice(self.name, f"{accent}+{variant}", f"espeak-ng/{variant}")
+        return [Voice(self.name, f"{accent}+{variant}", f"espeak-ng/{variant}",
+                      sex="female" if variant in ESPEAK_FEMALE else "male")
                 for variant in ESPEAK_VARIANTS for accent in ESPEAK_ACCENTS]
 
     def speak(self, voice: Voice, text: str, prosody: Prosody, out_wav: Path) -> Spoken:
@@ -125,7 +130,7 @@ class FliteEngine(_CommandEngine):
         """The flite voices shipped by Debian (kal at 8 kHz and 16 kHz are one speaker)."""
         return [Voice(self.name, "kal", "kal", 105.0), Voice(self.name, "kal16", "kal", 105.0),
                 Voice(self.name, "awb", "awb", 115.0), Voice(self.name, "rms", "rms", 105.0),
-                Voice(self.name, "slt", "slt", 170.0)]
+                Voice(self.name, "slt", "slt", 170.0, "female")]
 
     def speak(self, voice: Voice, text: str, prosody: Prosody, out_wav: Path) -> Spoken:
         """Speak with int_f0_target_mean/stddev and duration_stretch."""
@@ -148,7 +153,7 @@ class FestivalEngine(_CommandEngine):
     def voices(self) -> list[Voice]:
         """The festival voices installed by scripts/setup.sh."""
         return [Voice(self.name, "kal_diphone", "kal", 105.0), Voice(self.name, "ked_diphone", "ked", 105.0),
-                Voice(self.name, "cmu_us_slt_arctic_hts", "slt", 170.0)]
+                Voice(self.name, "cmu_us_slt_arctic_hts", "slt", 170.0, "female")]
 
     def speak(self, voice: Voice, text: str, prosody: Prosody, out_wav: Path) -> Spoken:
         """Speak one sentence; diphone voices get int_lr targets and Duration_Stretch."""

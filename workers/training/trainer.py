@@ -53,7 +53,6 @@ class TrainConfig:
     word_weight: float = 0.5  # weight of the emotion-word branch loss when word_branch is on
     augment: bool = True
     speech_seconds: tuple[float, float] = (2.5, 4.0)  # training speech crop length range, s
-    music_seconds: float = 10.0  # training music crop length, s
     patience: int = 8  # stop after this many epochs without a better valid score
     wav2vec2_dir: str | None = None  # local Wav2Vec2Model directory for the pretrained speech backbone
     init_dir: str | None = None  # start from this model directory's weights (fine-tuning)
@@ -178,7 +177,9 @@ class Trainer:
         text = torch.stack([self.text_features[c.transcript] for c in speech]) if self.model_config.uses_text else None
         keep = FUSION_MODES[int(torch.randint(0, 3, (), generator=self.generator))]  # masking fusion
         z_speech = net.embed_speech(wave, text, keep=keep)  # (b, d)
-        music_wave = make_inputs(music, config.music_seconds, self.rates["music"], self.generator, self.augmenters.get("music"))
+        # As long as the inference crops: pooled frame statistics depend on crop length.
+        music_seconds = self.model_config.music_crop_seconds
+        music_wave = make_inputs(music, music_seconds, self.rates["music"], self.generator, self.augmenters.get("music"))
         z_music = net.embed_music(music_wave)  # (b, d)
         terms = self._losses(speech, music, torch.tensor(batch.positive), z_speech, z_music)
         total = sum(terms.values())
