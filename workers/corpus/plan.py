@@ -42,7 +42,7 @@ SIZES: dict[str, SizeSpec] = {
     # tiny: for quick determinism tests; small: tests and demos; full: training the bundled model.
     "tiny": SizeSpec({"train": 1, "valid": 1, "test": 1}, {"train": 1, "valid": 1, "test": 1}, (10.0, 10.5), 9),
     "small": SizeSpec({"train": 6, "valid": 3, "test": 3}, {"train": 3, "valid": 2, "test": 2}, (10.0, 12.0), 24),
-    "full": SizeSpec({"train": 200, "valid": 50, "test": 50}, {"train": 170, "valid": 40, "test": 40}, (10.0, 30.0), 600),
+    "full": SizeSpec({"train": 600, "valid": 50, "test": 50}, {"train": 170, "valid": 40, "test": 40}, (10.0, 30.0), 600),
 }
 
 
