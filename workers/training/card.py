@@ -119,7 +119,7 @@ see PAPER.md): cosine similarity of a speech vector and a music vector means "sa
   {"on" if config.augment else "off"} (speed jitter, pitch shift at constant tempo for speech, synthetic
   reverb, band-limiting, coloured noise, gain with soft clipping, mu-law); best epoch {best_epoch}, chosen by valid-split MRR +
   nDCG@5 (the test split was never used for selection).
-- Wall time: {seconds / 60:.1f} min on CPU; parameters: {parameters:,}
+- Wall time: {seconds / 60:.1f} min on {f'{config.threads} CPU threads' if config.threads else 'CPU'}; parameters: {parameters:,}
 
 ## Data
 {_data_table(clips)}
