@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import shutil
+import signal
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -147,6 +148,10 @@ def _run_demo(settings: Settings, corpus: DemoCorpus, host: str, port: int, serv
 
         if serve:
             click.echo(f"\nServing the web page at {stack.url}/ (Ctrl-C to stop)")
+            # Ctrl-C or `kill` stop the worker too (it runs in a session of its own), also when the
+            # demo was started from a script that left SIGINT ignored.
+            for stop_signal in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(stop_signal, signal.default_int_handler)
             try:
                 while True:
                     stack.sleep(1.0)

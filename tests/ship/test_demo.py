@@ -62,7 +62,7 @@ def test_demo_ingests_queries_each_emotion_serves_and_stops_cleanly(tiny_corpus,
         assert 's2m_task_duration_seconds_count{kind="recommendation"} 2.0' in metrics
         assert 's2m_queue_depth{queue="ingest"} 0.0' in metrics
     finally:
-        demo.send_signal(signal.SIGINT)
+        demo.send_signal(signal.SIGTERM)  # what `kill` sends; Ctrl-C (SIGINT) takes the same path
         rest, errors = demo.communicate(timeout=120)
     output += rest
 
