@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import ClassVar, Protocol
 from xml.sax.saxutils import escape
 
 import numpy as np
@@ -134,7 +134,7 @@ class FliteEngine(_CommandEngine):
 
     # Measured: rms's clustergen model keeps its own pitch (about 100 Hz) whatever
     # int_f0_target_mean asks, so sox shifts it afterwards; awb, slt and kal follow the target.
-    ignores_f0_target: frozenset[str] = frozenset({"rms"})
+    ignores_f0_target: ClassVar[frozenset[str]] = frozenset({"rms"})
 
     def speak(self, voice: Voice, text: str, prosody: Prosody, out_wav: Path) -> Spoken:
         """Speak with int_f0_target_mean/stddev and duration_stretch."""
