@@ -32,11 +32,13 @@ MODALITIES = ("audio", "text", "fusion")
 @click.option("--init", "init_dir", default=None, type=click.Path(exists=True, file_okay=False),
               help="Start from the weights of this model directory (fine-tune it, e.g. the bundled model on your data).")
 @click.option("--no-augment", is_flag=True, help="Train without waveform augmentation.")
+@click.option("--nearest-positive", is_flag=True,
+              help="Pull each speech anchor towards its most similar matching music mood in the batch, not any match.")
 @click.option("--threads", default=None, type=click.IntRange(min=1), help="Torch CPU threads.")
 def train(
     corpus_dir: Path, out_dir: Path, method: str, modality: str, seed: int, epochs: int | None,
     steps_per_epoch: int | None, batch_size: int | None, music_batch_size: int | None, emosim_weight: float | None,
-    wav2vec2_dir: str | None, init_dir: str | None, no_augment: bool, threads: int | None,
+    wav2vec2_dir: str | None, init_dir: str | None, no_augment: bool, nearest_positive: bool, threads: int | None,
 ) -> None:
     """Train the speech/music emotion model and write weights, config, labels and MODEL_CARD.md."""
     from workers.training.trainer import train_model
@@ -49,6 +51,8 @@ def train(
     overrides = {key: value for key, value in options.items() if value is not None}
     if no_augment:
         overrides["augment"] = False
+    if nearest_positive:
+        overrides["nearest_positive"] = True
     try:
         model_dir = train_model(corpus_dir, out_dir, method=method, modality=modality, seed=seed, epochs=epochs, **overrides)
     except (ValueError, OSError) as exc:

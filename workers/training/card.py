@@ -64,6 +64,8 @@ def training_command(corpus_dir: Path, out_dir: Path, config: Any, overrides: di
     for key, value in sorted(overrides.items()):
         if key == "augment" and value is False:
             command += " --no-augment"
+        elif key == "nearest_positive" and value is True:
+            command += " --nearest-positive"
         elif key in CLI_FLAGS:
             command += f" {CLI_FLAGS[key]} {value}"
         else:

@@ -13,7 +13,7 @@ import torch
 from tqdm import tqdm
 
 from backend.audio import decode_audio
-from backend.domain.emotions import SPEECH_TO_MUSIC, get_emotion
+from backend.domain.emotions import SPEECH_TO_MUSIC, get_emotion, similarity
 from workers.corpus.manifest import MODALITIES, SPLITS, ManifestRow, read_manifest
 from workers.embedding import preprocess
 
@@ -88,10 +88,13 @@ class BalancedSampler:
     """Draws music with uniformly chosen labels, then speech anchors whose match is in the batch.
 
     Music crops cost the most compute, so each step embeds fewer music items than speech anchors
-    and every anchor takes one in-batch matching music item as its positive.
+    and every anchor takes one in-batch matching music item as its positive. With ``nearest_positive``
+    that item is one of the matching moods most similar to the anchor's emotion (happy speech pulls
+    towards happy music before tender music, both matches), otherwise any match.
     """
 
-    def __init__(self, speech: Sequence[Clip], music: Sequence[Clip]):
+    def __init__(self, speech: Sequence[Clip], music: Sequence[Clip], nearest_positive: bool = False):
+        self.nearest_positive = nearest_positive
         self.speech_by_label: dict[str, list[int]] = defaultdict(list)
         self.music_by_label: dict[str, list[int]] = defaultdict(list)
         for index, clip in enumerate(speech):
@@ -118,6 +121,9 @@ class BalancedSampler:
             items = self.speech_by_label[label]
             speech.append(items[_pick(len(items), generator)])
             matches = [j for j, music_label in enumerate(music_labels) if music_label in SPEECH_TO_MUSIC[label]]
+            if self.nearest_positive:
+                best = max(similarity(label, music_labels[j]) for j in matches)
+                matches = [j for j in matches if similarity(label, music_labels[j]) == best]
             positive.append(matches[_pick(len(matches), generator)])
         return Batch(speech, music, positive)
 

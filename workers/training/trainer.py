@@ -52,6 +52,8 @@ class TrainConfig:
     supervised_weight: float = 0.5
     word_weight: float = 0.5  # weight of the emotion-word branch loss when word_branch is on
     augment: bool = True
+    # Each speech anchor's positive: the in-batch match most similar to its emotion (else any match).
+    nearest_positive: bool = False
     speech_seconds: tuple[float, float] = (2.5, 4.0)  # training speech crop length range, s
     patience: int = 8  # stop after this many epochs without a better valid score
     wav2vec2_dir: str | None = None  # local Wav2Vec2Model directory for the pretrained speech backbone
@@ -137,7 +139,8 @@ class Trainer:
         for key in (("speech", "train"), ("music", "train"), ("speech", "valid"), ("music", "valid")):
             if not self.clips[key]:
                 raise ValueError(f"{self.corpus_dir} has no {key[0]} clips in its {key[1]} split")
-        self.sampler = BalancedSampler(self.clips["speech", "train"], self.clips["music", "train"])
+        self.sampler = BalancedSampler(self.clips["speech", "train"], self.clips["music", "train"],
+                                       nearest_positive=config.nearest_positive)
         self.text_encoder = load_sentence_encoder() if model_config.uses_text or config.word_branch else None
         self.text_features = self._encode_transcripts(clips) if model_config.uses_text else {}
         labels = model_config.labels
