@@ -26,6 +26,8 @@ MODALITIES = ("audio", "text", "fusion")
 @click.option("--steps-per-epoch", default=None, type=click.IntRange(min=1), help="Optimiser steps per epoch.")
 @click.option("--batch-size", default=None, type=click.IntRange(min=1), help="Speech anchors per step.")
 @click.option("--music-batch-size", default=None, type=click.IntRange(min=2), help="Music clips per step.")
+@click.option("--learning-rate", default=None, type=click.FloatRange(min=0, min_open=True),
+              help="Peak AdamW learning rate (lower it to fine-tune a trained model gently).")
 @click.option("--emosim-weight", default=None, type=click.FloatRange(min=0), help="Lambda of the EmoSim term.")
 @click.option("--wav2vec2", "wav2vec2_dir", default=None, type=click.Path(exists=True, file_okay=False),
               help="Local directory of a pretrained Wav2Vec2Model to use as speech backbone.")
@@ -37,7 +39,8 @@ MODALITIES = ("audio", "text", "fusion")
 @click.option("--threads", default=None, type=click.IntRange(min=1), help="Torch CPU threads.")
 def train(
     corpus_dir: Path, out_dir: Path, method: str, modality: str, seed: int, epochs: int | None,
-    steps_per_epoch: int | None, batch_size: int | None, music_batch_size: int | None, emosim_weight: float | None,
+    steps_per_epoch: int | None, batch_size: int | None, music_batch_size: int | None, learning_rate: float | None,
+    emosim_weight: float | None,
     wav2vec2_dir: str | None, init_dir: str | None, no_augment: bool, nearest_positive: bool, threads: int | None,
 ) -> None:
     """Train the speech/music emotion model and write weights, config, labels and MODEL_CARD.md."""
@@ -45,7 +48,7 @@ def train(
 
     options = {
         "steps_per_epoch": steps_per_epoch, "batch_size": batch_size, "music_batch_size": music_batch_size,
-        "emosim_weight": emosim_weight,
+        "learning_rate": learning_rate, "emosim_weight": emosim_weight,
         "wav2vec2_dir": wav2vec2_dir, "init_dir": init_dir, "threads": threads,
     }
     overrides = {key: value for key, value in options.items() if value is not None}

@@ -50,7 +50,8 @@ def _data_table(clips: dict[tuple[str, str], list[Any]]) -> str:
 
 # Training options that `s2m train` takes as flags.
 CLI_FLAGS = {"steps_per_epoch": "--steps-per-epoch", "batch_size": "--batch-size",
-             "music_batch_size": "--music-batch-size", "emosim_weight": "--emosim-weight",
+             "music_batch_size": "--music-batch-size", "learning_rate": "--learning-rate",
+             "emosim_weight": "--emosim-weight",
              "wav2vec2_dir": "--wav2vec2", "init_dir": "--init", "threads": "--threads"}
 
 
