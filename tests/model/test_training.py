@@ -144,9 +144,10 @@ def test_cli_reports_bad_input(tmp_path):
 def test_card_command_spells_cli_options_as_flags():
     config = TrainConfig(seed=3, epochs=2, threads=2, augment=False, nearest_positive=True)
     command = training_command(Path("corpus"), Path("out"), config, {
-        "threads": 2, "augment": False, "nearest_positive": True, "steps_per_epoch": 5, "warmup_steps": 1})
+        "threads": 2, "augment": False, "nearest_positive": True, "steps_per_epoch": 5, "learning_rate": 0.0005,
+        "warmup_steps": 1})
     assert command == ("s2m train --corpus corpus --out out --method emosim --modality audio --seed 3 --epochs 2"
-                       " --no-augment --nearest-positive --steps-per-epoch 5 --threads 2"
+                       " --no-augment --learning-rate 0.0005 --nearest-positive --steps-per-epoch 5 --threads 2"
                        "  # plus train_model(warmup_steps=1)")
 
 
