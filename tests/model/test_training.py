@@ -61,18 +61,19 @@ def test_cli_training_is_deterministic_and_loadable(corpus, tmp_path):
     env = {"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin"}
     command = [sys.executable, "-m", "backend.cli", "train", "--corpus", str(corpus), "--out", str(tmp_path / "cli"),
                "--seed", "3", "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "4",
-               "--music-batch-size", "4", "--threads", "1"]
+               "--music-batch-size", "4", "--threads", "1", "--nearest-positive", "--learning-rate", "0.001"]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "epoch 1/1" in done.stderr  # tqdm progress bar
     again = train_model(corpus, tmp_path / "api", seed=3, epochs=1, progress=False,
-                        steps_per_epoch=2, batch_size=4, music_batch_size=4)
+                        steps_per_epoch=2, batch_size=4, music_batch_size=4, nearest_positive=True, learning_rate=0.001)
     first, second = load_model(tmp_path / "cli"), load_model(again)
     assert first.version == second.version and first.version.startswith("s2m-emosim-audio-")
     prototypes = json.loads((again / "prototypes.json").read_text())
     assert set(prototypes) == set(MUSIC_LABELS)
     card = (again / "MODEL_CARD.md").read_text()
     assert first.version in card and "--seed 3" in card and "| test |" in card
+    assert "--nearest-positive" in card and "most similar matching music mood" in card
     track = chord(12.0, 44100, channels=2)
     assert first.embed_music(track, 44100).vector == second.embed_music(track, 44100).vector
 

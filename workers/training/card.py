@@ -103,6 +103,8 @@ def model_card(
         f"| {h['epoch']} | {h['loss']:.4f} | {h['valid_mrr']:.3f} | {h['valid_ndcg_at_5']:.3f} |" for h in history
     ]
     test_detail = _per_label_table(test) if test is not None else "(no test split in the corpus)"
+    if config.method in ("triplet", "emosim") and config.nearest_positive:
+        method += "; each speech anchor's positive is its most similar matching music mood in the batch"
     if config.method in ("triplet", "emosim") and config.supervised_weight:
         method += (f"; plus {config.supervised_weight} x emotion-label cross-entropy through the encoders, standing "
                    "in for the paper's pretrained backbones")
