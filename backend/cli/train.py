@@ -40,8 +40,8 @@ MODALITIES = ("audio", "text", "fusion")
 def train(
     corpus_dir: Path, out_dir: Path, method: str, modality: str, seed: int, epochs: int | None,
     steps_per_epoch: int | None, batch_size: int | None, music_batch_size: int | None, learning_rate: float | None,
-    emosim_weight: float | None,
-    wav2vec2_dir: str | None, init_dir: str | None, no_augment: bool, nearest_positive: bool, threads: int | None,
+    emosim_weight: float | None, wav2vec2_dir: str | None, init_dir: str | None, no_augment: bool,
+    nearest_positive: bool, threads: int | None,
 ) -> None:
     """Train the speech/music emotion model and write weights, config, labels and MODEL_CARD.md."""
     from workers.training.trainer import train_model

@@ -53,6 +53,8 @@ CLI_FLAGS = {"steps_per_epoch": "--steps-per-epoch", "batch_size": "--batch-size
              "music_batch_size": "--music-batch-size", "learning_rate": "--learning-rate",
              "emosim_weight": "--emosim-weight",
              "wav2vec2_dir": "--wav2vec2", "init_dir": "--init", "threads": "--threads"}
+# Training options that `s2m train` sets with a switch: (option, value it sets) -> switch.
+CLI_SWITCHES = {("augment", False): "--no-augment", ("nearest_positive", True): "--nearest-positive"}
 
 
 def training_command(corpus_dir: Path, out_dir: Path, config: Any, overrides: dict[str, Any]) -> str:
@@ -63,10 +65,8 @@ def training_command(corpus_dir: Path, out_dir: Path, config: Any, overrides: di
     )
     rest = {}
     for key, value in sorted(overrides.items()):
-        if key == "augment" and value is False:
-            command += " --no-augment"
-        elif key == "nearest_positive" and value is True:
-            command += " --nearest-positive"
+        if isinstance(value, bool) and (key, value) in CLI_SWITCHES:
+            command += f" {CLI_SWITCHES[key, value]}"
         elif key in CLI_FLAGS:
             command += f" {CLI_FLAGS[key]} {value}"
         else:
@@ -103,11 +103,12 @@ def model_card(
         f"| {h['epoch']} | {h['loss']:.4f} | {h['valid_mrr']:.3f} | {h['valid_ndcg_at_5']:.3f} |" for h in history
     ]
     test_detail = _per_label_table(test) if test is not None else "(no test split in the corpus)"
-    if config.method in ("triplet", "emosim") and config.nearest_positive:
-        method += "; each speech anchor's positive is its most similar matching music mood in the batch"
-    if config.method in ("triplet", "emosim") and config.supervised_weight:
-        method += (f"; plus {config.supervised_weight} x emotion-label cross-entropy through the encoders, standing "
-                   "in for the paper's pretrained backbones")
+    if config.method in ("triplet", "emosim"):
+        if config.nearest_positive:
+            method += "; each speech anchor's positive is its most similar matching music mood in the batch"
+        if config.supervised_weight:
+            method += (f"; plus {config.supervised_weight} x emotion-label cross-entropy through the encoders, "
+                       "standing in for the paper's pretrained backbones")
     pooling_text = POOLING_TEXT[pooling]
     start = f"\n- Started from the weights of {initial_version} (`--init {config.init_dir}`)" if initial_version else ""
     return f"""# Speech-to-music emotion model ({{version}})
