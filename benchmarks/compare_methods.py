@@ -1,6 +1,6 @@
 """The paper's comparison table on our corpus: methods x speech modalities, scored on the TEST split.
 
-Trains every (method, modality, seed) with ``workers.training.trainer.train_model`` (model selection
+Trains every (method, modality, seed) with ``ml.training.trainer.train_model`` (model selection
 on the valid split only, by the trainer), evaluates each model with speech test clips as queries
 against the music test split as catalogue, and prints MRR / P@5 / nDCG@5 (mean ± std over seeds),
 the chance level of random rankings of the same split, and the numbers PAPER.md publishes for
@@ -24,8 +24,8 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from workers.evaluation.dataset import DatasetError  # noqa: E402
-from workers.evaluation.runner import collect_corpus  # noqa: E402
+from ml.evaluation.dataset import DatasetError  # noqa: E402
+from ml.evaluation.runner import collect_corpus  # noqa: E402
 
 METHODS = ("classify", "regress", "triplet", "emosim")
 MODALITIES = ("audio", "text", "fusion")
@@ -45,9 +45,9 @@ METHOD_TITLES = {"classify": "Classification", "regress": "VA regression", "trip
 def run_one(corpus_dir: Path, clips: tuple[list, list], model_dir: Path, method: str, modality: str, seed: int,
             epochs: int, reuse: bool, overrides: dict) -> dict:
     """Train (unless reusing a finished model dir) and evaluate one configuration on the test split."""
-    from workers.embedding.bundle import load_model
-    from workers.evaluation.runner import evaluate_clips
-    from workers.training.trainer import train_model
+    from ml.embedding.bundle import load_model
+    from ml.evaluation.runner import evaluate_clips
+    from ml.training.trainer import train_model
 
     started = time.perf_counter()
     if not (reuse and (model_dir / "config.json").is_file()):

@@ -27,9 +27,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from backend.config import Settings  # noqa: E402
-from workers.embedding.bundle import EmotionModel, build_network, load_model, write_untrained_model  # noqa: E402
-from workers.model.config import ModelConfig, music_encoder_config  # noqa: E402
+from backend.core.config import Settings  # noqa: E402
+from ml.embedding.bundle import EmotionModel, build_network, load_model, write_untrained_model  # noqa: E402
+from ml.model.config import ModelConfig, music_encoder_config  # noqa: E402
 
 # Targets from issue 4.
 TARGETS = {"speech_rt": 100.0, "music_rt": 200.0, "ratio": 10.0}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from alembic import context
 
-from backend.config import Settings
-from backend.storage.db import make_engine
-from backend.storage.models import Base
+from backend.core.config import Settings
+from backend.core.storage.db import make_engine
+from backend.core.storage.models import Base
 
 config = context.config
 target_metadata = Base.metadata

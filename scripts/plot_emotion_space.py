@@ -12,7 +12,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from backend.domain.emotions import EMOTIONS, MUSIC_LABELS, SPEECH_LABELS, SPEECH_TO_MUSIC  # noqa: E402
+from backend.core.domain.emotions import EMOTIONS, MUSIC_LABELS, SPEECH_LABELS, SPEECH_TO_MUSIC  # noqa: E402
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "emotion-space.png"
 # Where each label's text sits relative to its point, to keep close neighbours readable.

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from backend import audio
+from backend.core import audio
 
 
 def wav_bytes(samples: np.ndarray, sample_rate: int = 16000) -> bytes:

@@ -1,6 +1,6 @@
 import pytest
 
-from backend.config import ConfigError, Settings
+from backend.core.config import ConfigError, Settings
 
 
 def test_settings_parse_types_from_environment(tmp_path):

@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from backend.domain import emotions
+from backend.core.domain import emotions
 
 
 def test_similarity_is_one_minus_va_distance():

@@ -8,15 +8,15 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from backend.config import Settings
-from backend.services.context import ServiceContext
-from backend.services.model_versions import ensure_active_model
-from backend.storage.models import ModelVersion
+from backend.core.config import Settings
+from backend.core.services.context import ServiceContext
+from backend.core.services.model_versions import ensure_active_model
+from backend.core.storage.models import ModelVersion
 
 if TYPE_CHECKING:
     from celery import Celery
 
-    from workers.embedding.bundle import EmotionModel
+    from ml.embedding.bundle import EmotionModel
 
 
 class ModelMismatchError(RuntimeError):
@@ -63,7 +63,7 @@ def load_worker_model(settings: Settings, model_dir: Path) -> "EmotionModel":
     """Load a model directory with this process's torch thread budget."""
     import torch
 
-    from workers.embedding.bundle import load_model  # torch: only inside workers
+    from ml.embedding.bundle import load_model  # torch: only inside workers
 
     torch.set_num_threads(settings.torch_threads)
     return load_model(model_dir, settings.device)

@@ -19,15 +19,15 @@ import numpy as np
 from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from backend.audio import AudioError, decode_audio
-from backend.domain.analysis import ClipAnalysis
-from backend.domain.filters import TrackFilters
-from backend.domain.work import FAILED, FINISHED_STATUSES, PROCESSING, QUEUED, READY, attempts_exhausted, gave_up_message
-from backend.services import recommendations as recommendation_service
-from backend.services import tracks as track_service
-from backend.services.search import find_tracks
-from backend.storage.models import RecommendationRequest, Track, utcnow
-from backend.storage.vectors import TRANSIENT_ERRORS, EmbeddingQuery, TrackPoint
+from backend.core.audio import AudioError, decode_audio
+from backend.core.domain.analysis import ClipAnalysis
+from backend.core.domain.filters import TrackFilters
+from backend.core.domain.work import FAILED, FINISHED_STATUSES, PROCESSING, QUEUED, READY, attempts_exhausted, gave_up_message
+from backend.core.services import recommendations as recommendation_service
+from backend.core.services import tracks as track_service
+from backend.core.services.search import find_tracks
+from backend.core.storage.models import RecommendationRequest, Track, utcnow
+from backend.core.storage.vectors import TRANSIENT_ERRORS, EmbeddingQuery, TrackPoint
 from workers.context import WorkerContext, load_worker_model
 
 log = logging.getLogger(__name__)

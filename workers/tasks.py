@@ -11,10 +11,10 @@ import uuid
 from celery import shared_task
 from celery.signals import worker_init
 
-from backend.observability import connect_worker_signals
-from backend.services.queue import ANSWER_REQUEST_TASK, EMBED_TRACK_TASK
+from backend.core.services.queue import ANSWER_REQUEST_TASK, EMBED_TRACK_TASK
 from workers import pipeline
 from workers.context import worker_context
+from workers.signals import connect_worker_signals
 
 RETRY_OPTIONS = {
     "autoretry_for": pipeline.TRANSIENT,
@@ -41,8 +41,8 @@ def answer_request(self, request_id: str) -> str:  # noqa: ANN001 - bound Celery
 @worker_init.connect
 def _import_torch_before_fork(**_kwargs: object) -> None:
     """Import torch once in the parent so each forked child starts fast (no CUDA is touched)."""
-    import workers.embedding.bundle  # noqa: F401
+    import ml.embedding.bundle  # noqa: F401
 
 
-# JSON logs with the track or request id of the running task (backend.observability).
+# JSON logs with the track or request id of the running task (workers.signals).
 connect_worker_signals()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, current_app
 from pydantic import BaseModel
 
-from backend.services.context import ServiceContext
+from backend.core.services.context import ServiceContext
 
 
 def init_app(app: Flask) -> None:

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from backend.api import respond, service_context
 from backend.api.schemas import EmotionList, EmotionOut
-from backend.storage.models import EmotionLabel
+from backend.core.storage.models import EmotionLabel
 
 blueprint = Blueprint("emotions", __name__, url_prefix="/v1")
 

@@ -9,8 +9,8 @@ from flask import Flask, Response, current_app
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from backend.audio import AudioError, NotAudioError
-from backend.services.errors import ServiceError
+from backend.core.audio import AudioError, NotAudioError
+from backend.core.services.errors import ServiceError
 
 log = logging.getLogger(__name__)
 

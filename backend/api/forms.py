@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import request
 
-from backend.services.errors import InvalidInputError, ServiceError
+from backend.core.services.errors import InvalidInputError, ServiceError
 
 
 def uploaded_file(field: str = "file") -> bytes:

@@ -16,7 +16,7 @@ from pydantic.json_schema import models_json_schema
 from backend.api.schemas import (
     EmotionList, ErrorBody, HealthOut, ReadinessOut, RecommendationOut, SearchResults, TrackOut, TrackPage,
 )
-from backend.domain.filters import RecommendationForm, SearchQuery, TrackListQuery, TrackMetadata
+from backend.core.domain.filters import RecommendationForm, SearchQuery, TrackListQuery, TrackMetadata
 
 blueprint = Blueprint("openapi", __name__)
 REF = "#/components/schemas/{model}"

@@ -7,9 +7,9 @@ from flask import Blueprint, Response, request, url_for
 from backend.api import respond, service_context
 from backend.api.forms import form_fields, uploaded_file
 from backend.api.schemas import RecommendationOut
-from backend.domain.filters import RecommendationForm
-from backend.services import recommendations as recommendation_service
-from backend.services.errors import InvalidInputError
+from backend.core.domain.filters import RecommendationForm
+from backend.core.services import recommendations as recommendation_service
+from backend.core.services.errors import InvalidInputError
 
 blueprint = Blueprint("recommendations", __name__, url_prefix="/v1/recommendations")
 

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from backend.storage.models import RecommendationRequest, Track
+from backend.core.storage.models import RecommendationRequest, Track
 
 Status = Literal["queued", "processing", "ready", "failed"]
 

@@ -7,8 +7,8 @@ from flask import Blueprint, Response
 from backend.api import respond, service_context
 from backend.api.forms import json_object
 from backend.api.schemas import ResultOut, SearchResults
-from backend.domain.filters import SearchQuery
-from backend.services import search as search_service
+from backend.core.domain.filters import SearchQuery
+from backend.core.services import search as search_service
 
 blueprint = Blueprint("search", __name__, url_prefix="/v1")
 

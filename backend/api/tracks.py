@@ -7,9 +7,9 @@ from flask import Blueprint, Response, send_file, url_for
 from backend.api import respond, service_context
 from backend.api.forms import form_fields, query_args, uploaded_file
 from backend.api.schemas import TrackOut, TrackPage
-from backend.domain.filters import TrackListQuery, TrackMetadata
-from backend.services import tracks as track_service
-from backend.services.errors import NotFoundError
+from backend.core.domain.filters import TrackListQuery, TrackMetadata
+from backend.core.services import tracks as track_service
+from backend.core.services.errors import NotFoundError
 
 blueprint = Blueprint("tracks", __name__, url_prefix="/v1/tracks")
 

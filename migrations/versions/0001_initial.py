@@ -4,7 +4,7 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-26
 
-The emotion labels are a frozen snapshot of backend/domain/emotions.py (a test checks they agree);
+The emotion labels are a frozen snapshot of backend/core/domain/emotions.py (a test checks they agree);
 a change to the vocabulary is a new migration.
 """
 

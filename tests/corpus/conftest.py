@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from workers.corpus.build import build_corpus
-from workers.corpus.manifest import ManifestRow, read_manifest
+from corpus.build import build_corpus
+from ml.manifest import ManifestRow, read_manifest
 
 SMALL_SEED = 7
 

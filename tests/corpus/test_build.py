@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from backend.audio import check_clip, decode_audio
-from backend.domain.emotions import EMOTIONS, MUSIC_LABELS, SPEECH_LABELS
+from backend.core.audio import check_clip, decode_audio
+from backend.core.domain.emotions import EMOTIONS, MUSIC_LABELS, SPEECH_LABELS
 from tests.corpus.conftest import SMALL_SEED
-from workers.corpus.build import CorpusError, build_corpus, plan_corpus, render_planned
-from workers.corpus.manifest import COLUMNS, SPLITS, read_manifest
-from workers.corpus.speech import EspeakEngine, FliteEngine
+from corpus.build import CorpusError, build_corpus, plan_corpus, render_planned
+from ml.manifest import COLUMNS, SPLITS, read_manifest
+from corpus.speech import EspeakEngine, FliteEngine
 
 LABELS = {"speech": set(SPEECH_LABELS), "music": set(MUSIC_LABELS)}
 

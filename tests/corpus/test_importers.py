@@ -7,11 +7,11 @@ import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
-from backend.audio import decode_audio
-from backend.cli import main
-from workers.corpus.build import CorpusError
-from workers.corpus.importers import import_audioset_mood, import_iemocap, import_ravdess
-from workers.corpus.manifest import read_manifest
+from backend.core.audio import decode_audio
+from s2m.cli import main
+from corpus.build import CorpusError
+from corpus.importers import import_audioset_mood, import_iemocap, import_ravdess
+from ml.manifest import read_manifest
 
 
 def _tone(path, seconds=1.0, rate=44_100, freq=220.0, channels=1):

@@ -9,17 +9,17 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from backend.domain.emotions import MUSIC_LABELS, SPEECH_LABELS
-from workers.corpus import effects, sentences
-from workers.corpus.arrange import DRUM_CHANNEL, PAD_CHANNEL, ScoreNotes, arrange, change_mode
-from workers.corpus.manifest import SPLITS, make_row, read_manifest, write_manifest
-from workers.corpus.moods import STYLES, draw_arrangement
-from workers.corpus.music import score_catalogue
-from workers.corpus.plan import speaker_splits
-from workers.corpus.songs import generate_song
-from workers.corpus.speech import default_engines
-from workers.corpus.prosody import RULES, Prosody, draw_prosody
-from workers.corpus.splits import assign_groups, partition, split_counts
+from backend.core.domain.emotions import MUSIC_LABELS, SPEECH_LABELS
+from corpus import effects, sentences
+from corpus.arrange import DRUM_CHANNEL, PAD_CHANNEL, ScoreNotes, arrange, change_mode
+from ml.manifest import SPLITS, make_row, read_manifest, write_manifest
+from corpus.moods import STYLES, draw_arrangement
+from corpus.music import score_catalogue
+from corpus.plan import speaker_splits
+from corpus.songs import generate_song
+from corpus.speech import default_engines
+from corpus.prosody import RULES, Prosody, draw_prosody
+from corpus.splits import assign_groups, partition, split_counts
 
 
 def test_partition_is_disjoint_complete_and_seeded():

@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from tests.corpus.pitch import median_pitch
-from workers.corpus.effects import Acoustics
-from workers.corpus.prosody import Prosody
-from workers.corpus.speech import default_engines
-from workers.corpus.utterances import SPEECH_RATE, Utterance, render_utterance
+from corpus.effects import Acoustics
+from corpus.prosody import Prosody
+from corpus.speech import default_engines
+from corpus.utterances import SPEECH_RATE, Utterance, render_utterance
 
 DRY = Acoustics(reverb=None, highpass_hz=40.0, lowpass_hz=7900.0, eq=(1000.0, 1.0, 0.0), noise_kind="white",
                 snr_db=60.0)

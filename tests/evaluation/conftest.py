@@ -11,7 +11,7 @@ from .synth import MUSIC_RATE, SPEECH_RATE, tone, write_tree
 
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory) -> Path:
-    from workers.embedding.bundle import write_untrained_model
+    from ml.embedding.bundle import write_untrained_model
 
     return write_untrained_model(tmp_path_factory.mktemp("untrained_model"), seed=0)
 

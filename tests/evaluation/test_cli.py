@@ -8,8 +8,8 @@ import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
-from backend.cli import main
-from backend.domain.emotions import SPEECH_LABELS
+from s2m.cli import main
+from backend.core.domain.emotions import SPEECH_LABELS
 
 from .synth import MUSIC_RATE, SPEECH_RATE, tone, write_tree
 
@@ -107,8 +107,8 @@ def test_analyze_refuses_silent_or_unreadable_audio(model_dir, tmp_path, payload
 
 
 def test_corpus_transcripts_reach_a_text_model(tmp_path):
-    from workers.embedding.bundle import build_network, save_model_dir
-    from workers.model.config import ModelConfig
+    from ml.embedding.bundle import build_network, save_model_dir
+    from ml.model.config import ModelConfig
 
     text_model = tmp_path / "text_model"
     save_model_dir(text_model, build_network(ModelConfig(name="untrained-text", modality="text")).eval(), {}, "test")

@@ -2,8 +2,8 @@
 
 import pytest
 
-from backend.domain.emotions import MUSIC_LABELS, SPEECH_LABELS
-from workers.evaluation.dataset import DatasetError, manifest_transcripts, scan_label_tree
+from backend.core.domain.emotions import MUSIC_LABELS, SPEECH_LABELS
+from ml.evaluation.dataset import DatasetError, manifest_transcripts, scan_label_tree
 
 
 def test_scan_reads_labels_transcripts_and_skips_hidden_files(query_tree):

@@ -17,7 +17,7 @@ Discounts 1/log2(rank + 1) for ranks 1..5: 1, .630930, .5, .430677, .386853.
 import numpy as np
 import pytest
 
-from workers.evaluation import metrics
+from ml.evaluation import metrics
 
 CATALOGUE = ["happy", "sad", "calm", "angry", "scary", "tender"]
 

@@ -21,14 +21,14 @@ def one_torch_thread():
 
 @pytest.fixture(scope="session")
 def untrained_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from workers.embedding.bundle import write_untrained_model
+    from ml.embedding.bundle import write_untrained_model
 
     return write_untrained_model(tmp_path_factory.mktemp("untrained") / "model", seed=0)
 
 
 @pytest.fixture(scope="session")
 def untrained(untrained_dir: Path):
-    from workers.embedding.bundle import load_model
+    from ml.embedding.bundle import load_model
 
     return load_model(untrained_dir)
 

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from backend.domain.emotions import EMOTIONS, MUSIC_LABELS, SPEECH_LABELS, is_match
-from workers.embedding import preprocess, vectors
-from workers.training import augment
+from backend.core.domain.emotions import EMOTIONS, MUSIC_LABELS, SPEECH_LABELS, is_match
+from ml.embedding import preprocess, vectors
+from ml.training import augment
 
 RATE = 16000
 

@@ -4,10 +4,10 @@ import json
 import numpy as np
 import pytest
 
-from backend.audio import SilentAudioError
-from backend.domain.emotions import ALL_LABELS, MUSIC_LABELS, SPEECH_LABELS
+from backend.core.audio import SilentAudioError
+from backend.core.domain.emotions import ALL_LABELS, MUSIC_LABELS, SPEECH_LABELS
 from tests.model.conftest import chord
-from workers.embedding.bundle import MODEL_FILES, load_model, write_untrained_model
+from ml.embedding.bundle import MODEL_FILES, load_model, write_untrained_model
 
 
 def test_untrained_model_dir_is_complete(untrained_dir):
@@ -85,7 +85,7 @@ def test_clear_errors(untrained, tmp_path):
 
 
 def test_bundled_model_loads_and_is_documented():
-    from backend.config import DEFAULT_MODEL_DIR
+    from backend.core.config import DEFAULT_MODEL_DIR
 
     model = load_model(DEFAULT_MODEL_DIR)
     digest = hashlib.sha256((DEFAULT_MODEL_DIR / "model.safetensors").read_bytes()).hexdigest()

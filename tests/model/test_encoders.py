@@ -7,8 +7,8 @@ import dataclasses
 import pytest
 import torch
 
-from workers.model.config import ModelConfig, speech_encoder_config
-from workers.model.encoders import AudioEncoder
+from ml.model.config import ModelConfig, speech_encoder_config
+from ml.model.encoders import AudioEncoder
 
 
 @pytest.mark.parametrize(("pooling", "width"), [("cls", 1), ("cls_stats", 3)])

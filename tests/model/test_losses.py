@@ -4,8 +4,8 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from backend.domain.emotions import similarity
-from workers.training import losses
+from backend.core.domain.emotions import similarity
+from ml.training import losses
 
 
 def gen(seed=0):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from backend.domain.emotions import MUSIC_LABELS, SPEECH_LABELS, is_match, similarity
-from workers.training.data import BalancedSampler, Clip
+from backend.core.domain.emotions import MUSIC_LABELS, SPEECH_LABELS, is_match, similarity
+from ml.training.data import BalancedSampler, Clip
 
 
 def clips(modality: str, labels: tuple[str, ...], per_label: int = 3) -> list[Clip]:

@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 import torch
 
-from backend.domain.emotions import MUSIC_LABELS, is_match
+from backend.core.domain.emotions import MUSIC_LABELS, is_match
 from tests.model.conftest import chord
-from workers.embedding.bundle import load_model
-from workers.model.config import AudioEncoderConfig, FrontendConfig
-from workers.training.card import training_command
-from workers.training.trainer import TrainConfig, Trainer, train_model
+from ml.embedding.bundle import load_model
+from ml.model.config import AudioEncoderConfig, FrontendConfig
+from ml.training.card import training_command
+from ml.training.trainer import TrainConfig, Trainer, train_model
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # A narrow network and two tiny steps: enough to check the pipeline of each method.
@@ -59,7 +59,7 @@ def test_loss_falls_and_train_retrieval_beats_chance(corpus):
 
 def test_cli_training_is_deterministic_and_loadable(corpus, tmp_path):
     env = {"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin"}
-    command = [sys.executable, "-m", "backend.cli", "train", "--corpus", str(corpus), "--out", str(tmp_path / "cli"),
+    command = [sys.executable, "-m", "s2m.cli", "train", "--corpus", str(corpus), "--out", str(tmp_path / "cli"),
                "--seed", "3", "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "4",
                "--music-batch-size", "4", "--threads", "1", "--nearest-positive", "--learning-rate", "0.001"]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
@@ -134,7 +134,7 @@ def test_bad_arguments_name_the_value(corpus, tmp_path):
 def test_cli_reports_bad_input(tmp_path):
     from click.testing import CliRunner
 
-    from backend.cli import main
+    from s2m.cli import main
 
     result = CliRunner().invoke(main, ["train", "--corpus", str(tmp_path), "--out", str(tmp_path / "m")])
     assert result.exit_code == 1 and "no manifest.csv" in result.output

@@ -17,9 +17,9 @@ import redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from backend.config import Settings
-from backend.services.context import ServiceContext
-from backend.storage.db import upgrade_database
+from backend.core.config import Settings
+from backend.core.services.context import ServiceContext
+from backend.core.storage.db import upgrade_database
 from tests.service.stack import ApiServer, Stack, WorkerProcess
 from tests.service.synth import SPEECH_STYLES, speech_wav
 
@@ -31,7 +31,7 @@ BACKENDS = ("postgres_redis", "embedded")
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An untrained model directory: meaningless embeddings, but real plumbing and cosine ranking."""
-    from workers.embedding.bundle import write_untrained_model
+    from ml.embedding.bundle import write_untrained_model
 
     return write_untrained_model(tmp_path_factory.mktemp("model") / "untrained", seed=0)
 

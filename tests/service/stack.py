@@ -16,10 +16,10 @@ from typing import TypeVar
 import requests
 from werkzeug.serving import make_server
 
-from backend.app import create_app
-from backend.config import Settings
-from backend.local_stack import settings_environment
-from backend.services.context import ServiceContext
+from backend.api.app import create_app
+from backend.core.config import Settings
+from s2m.local_stack import settings_environment
+from backend.core.services.context import ServiceContext
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
@@ -45,7 +45,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
 def run_cli(settings: Settings, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """Run ``s2m ARGS`` in a subprocess with ``settings`` as its environment."""
     return subprocess.run(
-        [sys.executable, "-m", "backend.cli", *args], env=settings_env(settings), cwd=REPO_ROOT,
+        [sys.executable, "-m", "s2m.cli", *args], env=settings_env(settings), cwd=REPO_ROOT,
         capture_output=True, text=True, timeout=timeout,
     )
 
@@ -148,6 +148,6 @@ class Stack:
         return wait_until(probe, timeout, 0.2, f"track {track_id} to reach {statuses}")
 
     def active_collection(self) -> str:
-        from backend.services.search import active_model_version
+        from backend.core.services.search import active_model_version
 
         return active_model_version(self.context).collection

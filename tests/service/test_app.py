@@ -14,12 +14,12 @@ import requests
 from flask import Flask
 from sqlalchemy import func, select
 
-from backend.app import create_app
-from backend.config import Settings
-from backend.domain.emotions import EMOTIONS, MUSIC_LABELS, SPEECH_LABELS
-from backend.storage.db import upgrade_database
-from backend.storage.models import Track
-from backend.storage.vectors import VectorStore
+from backend.api.app import create_app
+from backend.core.config import Settings
+from backend.core.domain.emotions import EMOTIONS, MUSIC_LABELS, SPEECH_LABELS
+from backend.core.storage.db import upgrade_database
+from backend.core.storage.models import Track
+from backend.core.storage.vectors import VectorStore
 from tests.service.stack import REPO_ROOT, ApiServer
 from tests.service.synth import music_wav
 
@@ -35,13 +35,13 @@ def test_api_process_never_imports_torch(settings: Settings) -> None:
     script = textwrap.dedent(f"""
         import sys
         from pathlib import Path
-        from backend.app import create_app
-        from backend.config import Settings
+        from backend.api.app import create_app
+        from backend.core.config import Settings
         app = create_app(Settings(data_dir=Path({str(settings.data_dir)!r}), model_dir=Path({str(settings.model_dir)!r})))
         client = app.test_client()
         assert client.post("/v1/search", json={{"emotion": "sad"}}).status_code == 200
         assert client.get("/readyz").status_code == 200
-        heavy = sorted(m for m in ("torch", "torchaudio", "transformers", "workers.embedding.bundle") if m in sys.modules)
+        heavy = sorted(m for m in ("torch", "torchaudio", "transformers", "ml.embedding.bundle") if m in sys.modules)
         print("heavy:", heavy)
     """)
     result = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
@@ -101,7 +101,7 @@ def test_local_qdrant_folder_is_shared_by_several_processes(tmp_path: Path) -> N
     script = textwrap.dedent("""
         import sys, uuid
         from pathlib import Path
-        from backend.storage.vectors import TrackPoint, VectorStore
+        from backend.core.storage.vectors import TrackPoint, VectorStore
         store = VectorStore(path=Path(sys.argv[1]), lock_timeout=60)
         store.ensure_collection("tracks__shared")
         for i in range(10):

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from backend.domain.emotions import MUSIC_LABELS, SPEECH_LABELS
-from backend.storage.models import Track
+from backend.core.domain.emotions import MUSIC_LABELS, SPEECH_LABELS
+from backend.core.storage.models import Track
 from tests.service.stack import Stack
 from tests.service.synth import MOODS, music_wav
 

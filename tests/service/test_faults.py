@@ -8,7 +8,7 @@ import uuid
 
 from sqlalchemy import select
 
-from backend.storage.models import Track
+from backend.core.storage.models import Track
 from tests.service.stack import ApiServer, Stack, run_cli, wait_until
 from tests.service.synth import music_wav
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from backend.storage.models import Track
-from backend.storage.vectors import TrackPoint
+from backend.core.storage.models import Track
+from backend.core.storage.vectors import TrackPoint
 from tests.service.stack import Stack, run_cli, wait_until
 from tests.service.synth import music_wav
 
@@ -44,7 +44,7 @@ def test_reconcile_repairs_missing_and_orphan_vectors(fault_stack: Stack) -> Non
 
 
 def test_reindex_fills_a_new_collection_then_switches(fault_stack: Stack, tmp_path: Path) -> None:
-    from workers.embedding.bundle import write_untrained_model
+    from ml.embedding.bundle import write_untrained_model
 
     stack = fault_stack
     _ready_track(stack, music_wav("bright", 61), "before reindex")

@@ -9,12 +9,12 @@ import portalocker
 import pytest
 from sqlalchemy import update
 
-from backend.config import Settings
-from backend.domain.filters import TrackMetadata
-from backend.services.context import ServiceContext
-from backend.services.tracks import ingest_track
-from backend.storage.db import upgrade_database
-from backend.storage.models import Track
+from backend.core.config import Settings
+from backend.core.domain.filters import TrackMetadata
+from backend.core.services.context import ServiceContext
+from backend.core.services.tracks import ingest_track
+from backend.core.storage.db import upgrade_database
+from backend.core.storage.models import Track
 from tests.service.synth import music_wav
 from workers import pipeline
 from workers.context import WorkerContext

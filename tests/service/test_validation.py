@@ -18,10 +18,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from backend.app import create_app
-from backend.config import Settings
-from backend.storage.db import upgrade_database
-from backend.storage.models import RecommendationRequest, Track
+from backend.api.app import create_app
+from backend.core.config import Settings
+from backend.core.storage.db import upgrade_database
+from backend.core.storage.models import RecommendationRequest, Track
 from tests.service.synth import music_clip, wav_bytes
 
 RATE = 16000

@@ -9,7 +9,7 @@ import shutil
 import requests
 from click.testing import CliRunner
 
-from backend.cli import main
+from s2m.cli import main
 from tests.ship.conftest import run_cli, write_music, write_speech
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from backend.config import Settings
+from backend.core.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"

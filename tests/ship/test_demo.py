@@ -41,7 +41,7 @@ def tiny_corpus(tmp_path_factory: pytest.TempPathFactory):
 def test_demo_ingests_queries_each_emotion_serves_and_stops_cleanly(tiny_corpus, model_dir, tmp_path):
     environ = {**os.environ, "MODEL_DIR": str(model_dir), "PYTHONPATH": str(ROOT)}
     demo = subprocess.Popen(
-        [sys.executable, "-m", "backend.cli", "demo", "--corpus", str(tiny_corpus), "--work-dir", str(tmp_path),
+        [sys.executable, "-m", "s2m.cli", "demo", "--corpus", str(tiny_corpus), "--work-dir", str(tmp_path),
          "--port", "0", "--queries", ",".join(SPEECH_LABELS), "--serve"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environ, cwd=ROOT,
     )
@@ -92,7 +92,7 @@ def test_demo_ingests_queries_each_emotion_serves_and_stops_cleanly(tiny_corpus,
 def test_demo_refuses_unknown_emotions_missing_manifest_and_missing_model(tmp_path, model_dir):
     from click.testing import CliRunner
 
-    from backend.cli import main
+    from s2m.cli import main
 
     runner = CliRunner(env={"MODEL_DIR": str(model_dir)})
     unknown = runner.invoke(main, ["demo", "--corpus", str(tmp_path), "--queries", "sad,bored"])

@@ -1,0 +1,78 @@
+"""Structured logs: one line per record, JSON when ``LOG_JSON`` is on, carrying the ids of the work.
+
+Ids (``request_id`` for an HTTP request, ``track_id`` / ``request_id`` inside a worker task) live in a
+context variable, so the API and the workers tag their records the same way without this module
+knowing about Flask or Celery: they call :func:`bind_log_ids` / :func:`log_context`.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from pythonjsonlogger.core import RESERVED_ATTRS
+from pythonjsonlogger.json import JsonFormatter
+
+_CONTEXT: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("s2m_log_context", default={})
+_HANDLER_NAME = "s2m"
+
+LogIdsToken = contextvars.Token
+
+
+def bind_log_ids(**ids: object) -> LogIdsToken:
+    """Attach ids to every record logged from now on in this context; undo with :func:`unbind_log_ids`."""
+    return _CONTEXT.set({**_CONTEXT.get(), **{name: str(value) for name, value in ids.items()}})
+
+
+def unbind_log_ids(token: LogIdsToken) -> None:
+    """Restore the ids that were bound before ``token``'s :func:`bind_log_ids`."""
+    _CONTEXT.reset(token)
+
+
+def current_log_ids() -> dict[str, str]:
+    """The ids records logged now would carry."""
+    return dict(_CONTEXT.get())
+
+
+@contextmanager
+def log_context(**ids: object) -> Iterator[None]:
+    """Attach ids (``track_id=...``, ``request_id=...``) to every log record inside the block."""
+    token = bind_log_ids(**ids)
+    try:
+        yield
+    finally:
+        unbind_log_ids(token)
+
+
+class ContextFilter(logging.Filter):
+    """Copy the current ids onto each record, as fields and as one ``ids`` text for plain lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        ids = _CONTEXT.get()
+        for name, value in ids.items():
+            setattr(record, name, value)
+        record.ids = " ".join(f"{name}={value}" for name, value in sorted(ids.items()))
+        return True
+
+
+def configure_logging(json_lines: bool, level: int = logging.INFO, filename: Path | None = None) -> None:
+    """Send every logger's records to stderr (or ``filename``), as JSON lines or plain text; safe to call again."""
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
+        root.removeHandler(handler)
+        handler.close()
+    handler = logging.FileHandler(filename) if filename else logging.StreamHandler()
+    handler.set_name(_HANDLER_NAME)
+    handler.addFilter(ContextFilter())
+    if json_lines:
+        # The ids travel as their own fields; the joined `ids` text is for the plain format only.
+        handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",
+                                           rename_fields={"levelname": "level", "name": "logger"},
+                                           reserved_attrs=[*RESERVED_ATTRS, "ids"]))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s %(ids)s"))
+    root.addHandler(handler)
+    root.setLevel(level)

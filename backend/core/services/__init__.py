@@ -1,0 +1,1 @@
+"""Use cases as plain functions over a :class:`~backend.core.services.context.ServiceContext` (no math)."""

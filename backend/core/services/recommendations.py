@@ -1,0 +1,62 @@
+"""Speech-to-music requests: accept a speech clip, let a worker answer it, read the answer."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+
+from backend.core.domain.filters import RecommendationForm
+from backend.core.domain.work import FINISHED_STATUSES, QUEUED
+from backend.core.services.context import ServiceContext
+from backend.core.services.lookup import get_row, parse_id
+from backend.core.services.uploads import accept_audio
+from backend.core.storage.models import RecommendationRequest
+
+MEDIA_KIND = "speech"
+POLL_INTERVAL_SECONDS = 0.1
+
+
+def parse_request_id(raw: str) -> uuid.UUID:
+    return parse_id(raw, "recommendation request")
+
+
+def create_recommendation_request(
+    ctx: ServiceContext, data: bytes, form: RecommendationForm
+) -> tuple[RecommendationRequest, bool]:
+    """Validate and store the speech clip, commit the request, enqueue it; return it and whether it was enqueued."""
+    accepted = accept_audio(data, min_seconds=ctx.settings.min_audio_seconds, max_seconds=ctx.settings.max_speech_seconds)
+    sha256 = ctx.media.put(MEDIA_KIND, data)
+    request = RecommendationRequest(
+        status=QUEUED,
+        speech_sha256=sha256,
+        media_format=accepted.format,
+        duration_seconds=accepted.audio.duration_seconds,
+        transcript=form.transcript,
+        filters=form.filters_only().model_dump(mode="json"),
+        result_limit=form.limit,
+    )
+    with ctx.db.session() as session:
+        session.add(request)
+        session.commit()
+    return request, ctx.queue.answer_request(request.id)
+
+
+def get_request(ctx: ServiceContext, request_id: uuid.UUID) -> RecommendationRequest:
+    return get_row(ctx, RecommendationRequest, request_id, "recommendation request")
+
+
+def wait_for_request(
+    ctx: ServiceContext,
+    request_id: uuid.UUID,
+    wait_seconds: float,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> RecommendationRequest:
+    """Return the request once it is ready or failed, or as it is after ``wait_seconds``."""
+    deadline = clock() + wait_seconds
+    while True:
+        request = get_request(ctx, request_id)
+        if request.status in FINISHED_STATUSES or clock() >= deadline:
+            return request
+        sleep(min(POLL_INTERVAL_SECONDS, max(0.0, deadline - clock())))

@@ -1,0 +1,75 @@
+"""Finding catalogue tracks: by emotion label, by valence/arousal point, or like another track."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+
+from backend.core.domain.filters import SearchQuery, TrackFilters
+from backend.core.domain.work import READY
+from backend.core.services.context import ServiceContext
+from backend.core.services.errors import InvalidInputError
+from backend.core.services.lookup import get_row
+from backend.core.services.model_versions import emotion_prototype, ensure_active_model
+from backend.core.storage.models import ModelVersion, Track
+from backend.core.storage.vectors import EmbeddingQuery, LikeTrackQuery, PointQuery, UnknownPointError, VectorQuery
+
+
+def find_tracks(
+    ctx: ServiceContext, collection: str, query: VectorQuery, filters: TrackFilters, limit: int
+) -> list[dict[str, Any]]:
+    """Run the filtered vector query and describe each hit from its (ready) database row, best first."""
+    hits = ctx.vectors.search(collection, query, filters, limit)
+    with ctx.db.session() as session:
+        rows = {t.id: t for t in session.scalars(select(Track).where(Track.id.in_([h.track_id for h in hits])))}
+    results = []
+    for hit in hits:
+        track = rows.get(hit.track_id)
+        if track is None or track.status != READY:  # a vector without its row: `s2m reconcile` removes it
+            continue
+        results.append(
+            {
+                "track_id": str(track.id),
+                "title": track.title,
+                "artist": track.artist,
+                "score": hit.score,
+                "emotion": track.emotion,
+                "valence": track.valence,
+                "arousal": track.arousal,
+            }
+        )
+    return results
+
+
+def active_model_version(ctx: ServiceContext) -> ModelVersion:
+    with ctx.db.session() as session:
+        return ensure_active_model(session, ctx.settings.model_dir)
+
+
+def search(ctx: ServiceContext, query: SearchQuery) -> list[dict[str, Any]]:
+    """Answer ``POST /v1/search`` synchronously against the active model's collection."""
+    model = active_model_version(ctx)
+    vector_query: VectorQuery
+    if query.mode == "emotion":
+        assert query.emotion is not None
+        vector_query = EmbeddingQuery(emotion_prototype(model, query.emotion))
+    elif query.mode == "va":
+        assert query.valence is not None and query.arousal is not None
+        vector_query = PointQuery(query.valence, query.arousal)
+    else:
+        assert query.like_track is not None
+        vector_query = LikeTrackQuery(query.like_track)
+        _require_ready_track(ctx, query.like_track)
+    try:
+        return find_tracks(ctx, model.collection, vector_query, query.filters_only(), query.limit)
+    except UnknownPointError as exc:
+        raise InvalidInputError(str(exc), code="track_not_ready") from None
+
+
+def _require_ready_track(ctx: ServiceContext, track_id: uuid.UUID) -> None:
+    track = get_row(ctx, Track, track_id, "track")
+    if track.status != READY:
+        raise InvalidInputError(f"track '{track_id}' is {track.status}, not ready: it has no embedding yet",
+                                code="track_not_ready")

@@ -1,0 +1,128 @@
+"""Catalogue use cases: ingest (deduplicated by content), read, list, delete."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from backend.core.domain.filters import TrackListQuery, TrackMetadata
+from backend.core.domain.work import QUEUED
+from backend.core.services.context import ServiceContext
+from backend.core.services.errors import InvalidInputError
+from backend.core.services.lookup import get_row, parse_id
+from backend.core.services.model_versions import all_collections
+from backend.core.services.uploads import accept_audio
+from backend.core.storage.media import sha256_hex
+from backend.core.storage.models import Track, TrackTag
+
+MEDIA_KIND = "tracks"
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    track: Track
+    created: bool  # False: the same audio was already in the catalogue
+    enqueued: bool  # False: the broker was unreachable; `s2m requeue` sends it later
+
+
+def parse_track_id(raw: str) -> uuid.UUID:
+    return parse_id(raw, "track")
+
+
+def _find_by_sha(ctx: ServiceContext, sha256: str) -> Track | None:
+    with ctx.db.session() as session:
+        return session.scalar(select(Track).where(Track.content_sha256 == sha256))
+
+
+def ingest_track(ctx: ServiceContext, data: bytes, metadata: TrackMetadata) -> IngestResult:
+    """Validate, store and register a track, then enqueue its embedding; the same audio is ingested once."""
+    sha256 = sha256_hex(data)
+    existing = _find_by_sha(ctx, sha256)
+    if existing is not None:
+        return IngestResult(existing, created=False, enqueued=False)
+    accepted = accept_audio(data, min_seconds=ctx.settings.min_audio_seconds, max_seconds=ctx.settings.max_track_seconds)
+    # The file goes first and the row second, so a committed row always has its audio.
+    ctx.media.put(MEDIA_KIND, data)
+    track = Track(
+        status=QUEUED,
+        title=metadata.title,
+        artist=metadata.artist,
+        external_id=metadata.external_id,
+        content_sha256=sha256,
+        media_format=accepted.format,
+        duration_seconds=accepted.audio.duration_seconds,
+        tag_rows=[TrackTag(tag=tag, position=i) for i, tag in enumerate(metadata.tags)],
+    )
+    with ctx.db.session() as session:
+        session.add(track)
+        try:
+            session.commit()
+        except IntegrityError:  # the same audio committed concurrently by another request
+            session.rollback()
+            existing = _find_by_sha(ctx, sha256)
+            if existing is None:
+                raise
+            return IngestResult(existing, created=False, enqueued=False)
+    return IngestResult(track, created=True, enqueued=ctx.queue.embed_track(track.id))
+
+
+def get_track(ctx: ServiceContext, track_id: uuid.UUID) -> Track:
+    return get_row(ctx, Track, track_id, "track")
+
+
+def encode_cursor(track: Track) -> str:
+    raw = json.dumps([track.created_at.isoformat(), str(track.id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created_at, track_id = json.loads(base64.urlsafe_b64decode(padded))
+        return datetime.fromisoformat(created_at), uuid.UUID(track_id)
+    except (ValueError, TypeError, binascii.Error):
+        raise InvalidInputError(f"cursor {cursor!r} is not a cursor this API returned", code="invalid_cursor") from None
+
+
+def list_tracks(ctx: ServiceContext, query: TrackListQuery) -> tuple[list[Track], str | None]:
+    """Return one page of tracks in ingest order and the cursor of the next page (None at the end)."""
+    statement = select(Track).order_by(Track.created_at, Track.id).limit(query.limit + 1)
+    if query.emotion:
+        statement = statement.where(Track.emotion == query.emotion)
+    if query.status:
+        statement = statement.where(Track.status == query.status)
+    if query.tag:
+        statement = statement.where(Track.id.in_(select(TrackTag.track_id).where(TrackTag.tag == query.tag)))
+    if query.cursor:
+        created_at, track_id = decode_cursor(query.cursor)
+        statement = statement.where(
+            or_(Track.created_at > created_at, and_(Track.created_at == created_at, Track.id > track_id))
+        )
+    with ctx.db.session() as session:
+        tracks = list(session.scalars(statement))
+    if len(tracks) <= query.limit:
+        return tracks, None
+    page = tracks[: query.limit]
+    return page, encode_cursor(page[-1])
+
+
+def delete_track(ctx: ServiceContext, track_id: uuid.UUID) -> None:
+    """Remove the track's vectors (every model version), then its row, then its stored audio."""
+    track = get_track(ctx, track_id)
+    with ctx.db.session() as session:
+        collections = all_collections(session)
+    for collection in collections:
+        ctx.vectors.delete(collection, [track_id])
+    with ctx.db.session() as session:
+        row = session.get(Track, track_id)
+        if row is not None:
+            session.delete(row)
+            session.commit()
+    ctx.media.delete(MEDIA_KIND, track.content_sha256)

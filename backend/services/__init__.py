@@ -1,1 +1,0 @@
-"""Use cases as plain functions over a :class:`~backend.services.context.ServiceContext` (no math)."""

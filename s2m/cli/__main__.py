@@ -1,0 +1,3 @@
+from s2m.cli import main
+
+main()

@@ -1,0 +1,142 @@
+"""Operating the service: ``s2m db upgrade``, ``requeue``, ``reconcile``, ``reindex``, ``worker``, ``api``.
+
+Commands that need the model import the worker code inside the command body.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from backend.core.config import Settings
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+@click.group()
+def db() -> None:
+    """Manage the database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Alembic revision to upgrade to.")
+def db_upgrade(revision: str) -> None:
+    """Apply the Alembic migrations to DATABASE_URL (or the embedded SQLite database)."""
+    from backend.core.storage.db import upgrade_database
+
+    url = _settings().resolved_database_url
+    upgrade_database(url, revision)
+    click.echo(f"database at {_redacted(url)} is at revision {revision}")
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _context():  # noqa: ANN202 - ServiceContext, imported lazily
+    from backend.core.services.context import ServiceContext
+
+    return ServiceContext.from_settings(_settings())
+
+
+@click.command()
+@click.option("--older-than", type=click.FloatRange(min=0), default=None,
+              help="Seconds queued/processing work must have waited (default STALE_AFTER_SECONDS).")
+@click.option("--failed", "include_failed", is_flag=True, help="Also retry failed work, with fresh attempts.")
+def requeue(older_than: float | None, include_failed: bool) -> None:
+    """Enqueue again work that is stale (its message was lost or its broker was down)."""
+    from backend.core.services.maintenance import requeue as requeue_work
+
+    context = _context()
+    wait = context.settings.stale_after_seconds if older_than is None else older_than
+    report = requeue_work(context, datetime.now(UTC), wait, include_failed)
+    click.echo(f"requeued {len(report.tracks)} track(s) and {len(report.requests)} recommendation request(s)")
+    if report.not_sent:
+        raise click.ClickException(f"the broker refused {len(report.not_sent)} item(s); run `s2m requeue` again")
+
+
+@click.command()
+@click.option("--dry-run", is_flag=True, help="Only report what is out of step.")
+def reconcile(dry_run: bool) -> None:
+    """Re-embed ready tracks without vectors and delete vectors without tracks (active collection)."""
+    from backend.core.services.maintenance import reconcile as reconcile_store
+
+    report = reconcile_store(_context(), dry_run=dry_run)
+    verb = "would" if dry_run else "did"
+    click.echo(f"{report.collection}: {verb} re-embed {len(report.missing_vectors)} track(s) without a vector, "
+               f"{verb} delete {len(report.orphan_vectors)} vector(s) without a track")
+    if report.not_sent:
+        raise click.ClickException(f"the broker refused {len(report.not_sent)} item(s); run `s2m requeue --older-than 0`")
+
+
+@click.command()
+@click.option("--model-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
+              help="The new model directory.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Tracks per forward pass (default EMBED_BATCH_SIZE).")
+def reindex(model_dir: Path, batch_size: int | None) -> None:
+    """Re-embed the catalogue with another model, then switch queries to it in one step."""
+    from tqdm import tqdm
+
+    from backend.core.services.errors import ServiceError
+    from backend.core.services.maintenance import reindex as reindex_catalogue
+    from backend.core.services.model_versions import read_model_version
+    from workers.context import WorkerContext
+    from workers.pipeline import music_embedder
+
+    context = _context()
+    settings = context.settings
+    try:
+        read_model_version(model_dir)
+        embed = music_embedder(WorkerContext(settings), model_dir)
+    except (ServiceError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    bar = tqdm(unit="track", desc=f"reindex {model_dir.name}")
+
+    def announce(count: int) -> None:
+        bar.total = (bar.total or 0) + count
+        bar.refresh()
+
+    report = reindex_catalogue(
+        context, model_dir, embed, batch_size=batch_size or settings.embed_batch_size,
+        progress=bar.update, announce=announce,
+    )
+    bar.close()
+    if not report.switched:
+        click.echo(f"model {report.version} is already active; nothing to do")
+        return
+    click.echo(f"embedded {report.embedded} track(s) into {report.collection}; queries now use {report.version} "
+               f"(was {report.previous}); {len(report.requeued)} late track(s) requeued")
+
+
+@click.command()
+@click.option("--queues", default="ingest,query", show_default=True)
+@click.option("--concurrency", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--pool", type=click.Choice(["prefork", "solo", "threads"]), default="prefork", show_default=True)
+@click.option("--loglevel", default="INFO", show_default=True)
+def worker(queues: str, concurrency: int, pool: str, loglevel: str) -> None:
+    """Run a Celery worker (same as `celery -A workers.celery_app worker -Q ingest,query`)."""
+    from workers.celery_app import create_worker_celery
+
+    app = create_worker_celery(_settings())
+    app.worker_main(["worker", "-Q", queues, "-c", str(concurrency), "-P", pool, "-l", loglevel])
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+def api(host: str, port: int) -> None:
+    """Serve the HTTP API with Werkzeug's threaded server (put a WSGI server in front in production)."""
+    from werkzeug.serving import run_simple
+
+    from backend.api.app import create_app
+
+    run_simple(host, port, create_app(_settings()), threaded=True)
+
+
+COMMANDS = (db, requeue, reconcile, reindex, worker, api)
