@@ -24,8 +24,8 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ml.evaluation.dataset import DatasetError  # noqa: E402
-from ml.evaluation.runner import collect_corpus  # noqa: E402
+from ml.evaluation.dataset import DatasetError
+from ml.evaluation.runner import collect_corpus
 
 METHODS = ("classify", "regress", "triplet", "emosim")
 MODALITIES = ("audio", "text", "fusion")
@@ -38,12 +38,25 @@ PAPER_IEMOCAP = [
     {"method": "triplet", "modality": "fusion", "mrr": 0.80, "p_at_5": 0.73, "ndcg_at_5": 0.89},
     {"method": "emosim", "modality": "fusion", "mrr": 0.83, "p_at_5": 0.75, "ndcg_at_5": 0.90},
 ]
-METHOD_TITLES = {"classify": "Classification", "regress": "VA regression", "triplet": "Triplet",
-                 "emosim": "Triplet + EmoSim"}
+METHOD_TITLES = {
+    "classify": "Classification",
+    "regress": "VA regression",
+    "triplet": "Triplet",
+    "emosim": "Triplet + EmoSim",
+}
 
 
-def run_one(corpus_dir: Path, clips: tuple[list, list], model_dir: Path, method: str, modality: str, seed: int,
-            epochs: int, reuse: bool, overrides: dict) -> dict:
+def run_one(
+    corpus_dir: Path,
+    clips: tuple[list, list],
+    model_dir: Path,
+    method: str,
+    modality: str,
+    seed: int,
+    epochs: int,
+    reuse: bool,
+    overrides: dict,
+) -> dict:
     """Train (unless reusing a finished model dir) and evaluate one configuration on the test split."""
     from ml.embedding.bundle import load_model
     from ml.evaluation.runner import evaluate_clips
@@ -55,8 +68,12 @@ def run_one(corpus_dir: Path, clips: tuple[list, list], model_dir: Path, method:
     trained = time.perf_counter()
     evaluation = evaluate_clips(load_model(model_dir), *clips, progress=False).to_dict()
     return {
-        "method": method, "modality": modality, "seed": seed, "model_dir": str(model_dir),
-        "train_seconds": round(trained - started, 1), "eval_seconds": round(time.perf_counter() - trained, 1),
+        "method": method,
+        "modality": modality,
+        "seed": seed,
+        "model_dir": str(model_dir),
+        "train_seconds": round(trained - started, 1),
+        "eval_seconds": round(time.perf_counter() - trained, 1),
         **evaluation,
     }
 
@@ -118,8 +135,10 @@ def main() -> None:
     if not all(clip.transcript for clip in clips[0]) and set(modalities) & {"text", "fusion"}:
         skipped = [m for m in modalities if m != "audio"]
         modalities = [m for m in modalities if m == "audio"]
-        print(f"no transcripts for every speech test clip in {corpus_dir}/manifest.csv: "
-              f"skipping {', '.join(skipped)}", file=sys.stderr)
+        print(
+            f"no transcripts for every speech test clip in {corpus_dir}/manifest.csv: skipping {', '.join(skipped)}",
+            file=sys.stderr,
+        )
     work_dir = args.work_dir or Path(tempfile.mkdtemp(prefix="s2m-compare-"))
     overrides = {k: v for k, v in (("steps_per_epoch", args.steps_per_epoch), ("batch_size", args.batch_size)) if v}
     if args.no_augment:
@@ -132,8 +151,15 @@ def main() -> None:
     rows = summarise(runs)
     chance = runs[0]["chance"]  # the same test labels for every run
     report = {
-        "corpus": str(corpus_dir), "split": "test", "epochs": args.epochs, "seeds": args.seeds,
-        "skipped_modalities": skipped, "results": rows, "chance": chance, "runs": runs, "paper_iemocap": PAPER_IEMOCAP,
+        "corpus": str(corpus_dir),
+        "split": "test",
+        "epochs": args.epochs,
+        "seeds": args.seeds,
+        "skipped_modalities": skipped,
+        "results": rows,
+        "chance": chance,
+        "runs": runs,
+        "paper_iemocap": PAPER_IEMOCAP,
     }
     if args.json_out:
         args.json_out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

@@ -27,9 +27,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from backend.core.config import Settings  # noqa: E402
-from ml.embedding.bundle import EmotionModel, build_network, load_model, write_untrained_model  # noqa: E402
-from ml.model.config import ModelConfig, music_encoder_config  # noqa: E402
+from backend.core.config import Settings
+from ml.embedding.bundle import EmotionModel, build_network, load_model, write_untrained_model
+from ml.model.config import ModelConfig, music_encoder_config
 
 # Targets from issue 4.
 TARGETS = {"speech_rt": 100.0, "music_rt": 200.0, "ratio": 10.0}
@@ -59,9 +59,15 @@ def paper_model() -> EmotionModel:
 
     music = dataclasses.replace(music_encoder_config(), **PAPER_MUSIC)
     config = ModelConfig(
-        name="paper-architecture", method="emosim", modality="audio",
-        speech_backbone="wav2vec2", wav2vec2=Wav2Vec2Config().to_dict(), music=music,
-        music_crop_seconds=10.0, music_hop_seconds=10.0, speech_max_seconds=16.0,
+        name="paper-architecture",
+        method="emosim",
+        modality="audio",
+        speech_backbone="wav2vec2",
+        wav2vec2=Wav2Vec2Config().to_dict(),
+        music=music,
+        music_crop_seconds=10.0,
+        music_hop_seconds=10.0,
+        speech_max_seconds=16.0,
     )
     torch.manual_seed(0)
     return EmotionModel(build_network(config).eval(), "paper-architecture-random", torch.device("cpu"))
@@ -126,29 +132,34 @@ def main() -> None:
         ours_result = measure(ours, args)
     paper_result = measure(paper_model(), args)
     ratios = {kind: ours_result[f"{kind}_rt"] / paper_result[f"{kind}_rt"] for kind in ("speech", "music")}
-    print(json.dumps({
-        "threads": torch.get_num_threads(),
-        "torch": torch.__version__,
-        "machine": platform.machine(),
-        "workload": {
-            "speech": f"{args.speech_clips} x {args.speech_seconds:g} s at {SPEECH_RATE} Hz",
-            "music": f"{args.music_tracks} x {args.music_seconds:g} s at {MUSIC_RATE} Hz",
-            "timing": f"best of {args.repeats} passes after a warm-up",
-        },
-        "ours": {"model_dir": model_dir, "version": ours.version, **ours_result},
-        "paper": {
-            "speech": "wav2vec 2.0 base (transformers Wav2Vec2Config defaults), random weights",
-            "music": f"Music Tagging Transformer, compact size {PAPER_MUSIC}, random weights",
-            **paper_result,
-        },
-        "ratio_ours_over_paper": ratios,
-        "targets_met": {
-            f"speech_rt >= {TARGETS['speech_rt']:g}": ours_result["speech_rt"] >= TARGETS["speech_rt"],
-            f"music_rt >= {TARGETS['music_rt']:g}": ours_result["music_rt"] >= TARGETS["music_rt"],
-            f"speech ratio >= {TARGETS['ratio']:g}": ratios["speech"] >= TARGETS["ratio"],
-            f"music ratio >= {TARGETS['ratio']:g}": ratios["music"] >= TARGETS["ratio"],
-        },
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "threads": torch.get_num_threads(),
+                "torch": torch.__version__,
+                "machine": platform.machine(),
+                "workload": {
+                    "speech": f"{args.speech_clips} x {args.speech_seconds:g} s at {SPEECH_RATE} Hz",
+                    "music": f"{args.music_tracks} x {args.music_seconds:g} s at {MUSIC_RATE} Hz",
+                    "timing": f"best of {args.repeats} passes after a warm-up",
+                },
+                "ours": {"model_dir": model_dir, "version": ours.version, **ours_result},
+                "paper": {
+                    "speech": "wav2vec 2.0 base (transformers Wav2Vec2Config defaults), random weights",
+                    "music": f"Music Tagging Transformer, compact size {PAPER_MUSIC}, random weights",
+                    **paper_result,
+                },
+                "ratio_ours_over_paper": ratios,
+                "targets_met": {
+                    f"speech_rt >= {TARGETS['speech_rt']:g}": ours_result["speech_rt"] >= TARGETS["speech_rt"],
+                    f"music_rt >= {TARGETS['music_rt']:g}": ours_result["music_rt"] >= TARGETS["music_rt"],
+                    f"speech ratio >= {TARGETS['ratio']:g}": ratios["speech"] >= TARGETS["ratio"],
+                    f"music ratio >= {TARGETS['ratio']:g}": ratios["music"] >= TARGETS["ratio"],
+                },
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

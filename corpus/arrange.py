@@ -70,8 +70,13 @@ def arrange(score: ScoreNotes, arrangement: Arrangement, seconds: float, rng: ra
             pitch += rng.choice((-12, 12))
         on_beat = abs(start / score.bar_quarters - round(start / score.bar_quarters)) < 1e-6
         velocity = rng.gauss(vel_mean + (10 if on_beat else 0), vel_spread / 3)
-        note = MidiNote(start * beat + rng.gauss(0, 0.008), max(0.05, dur * beat * arrangement.articulation),
-                        part_channel(part), _midi(pitch), _vel(velocity))
+        note = MidiNote(
+            start * beat + rng.gauss(0, 0.008),
+            max(0.05, dur * beat * arrangement.articulation),
+            part_channel(part),
+            _midi(pitch),
+            _vel(velocity),
+        )
         out.append(note)
         if arrangement.dissonance and rng.random() < arrangement.dissonance:
             clash = rng.choice((1, -1, 6, 11, 13))
@@ -102,8 +107,9 @@ def _window(score: ScoreNotes, quarters: float, rng: random.Random) -> list[tupl
     return sorted(out)
 
 
-def _pad(notes: list[tuple[float, float, int, int]], beat: float, shift: int, score: ScoreNotes,
-         arrangement: Arrangement) -> list[MidiNote]:
+def _pad(
+    notes: list[tuple[float, float, int, int]], beat: float, shift: int, score: ScoreNotes, arrangement: Arrangement
+) -> list[MidiNote]:
     """Hold the bar's pitch classes as a soft sustained chord in the middle register."""
     bars: dict[int, set[int]] = {}
     for start, _, pitch, _ in notes:
@@ -121,18 +127,25 @@ def _pad(notes: list[tuple[float, float, int, int]], beat: float, shift: int, sc
 # Drum patterns on a grid of eighth notes per bar of four beats: (eighth index, GM drum note, accent).
 _PATTERNS: dict[str, tuple[tuple[int, int, float], ...]] = {
     "pop": ((0, 36, 1.0), (2, 38, 0.9), (4, 36, 0.9), (6, 38, 0.9), *((i, 42, 0.6) for i in range(8))),
-    "shaker": tuple((i, 70, 0.5 + 0.2 * (i % 2 == 0)) for i in range(8)) + ((2, 54, 0.6), (6, 54, 0.6)),
+    "shaker": (*tuple((i, 70, 0.5 + 0.2 * (i % 2 == 0)) for i in range(8)), (2, 54, 0.6), (6, 54, 0.6)),
     "bouncy": ((0, 76, 0.9), (3, 77, 0.7), (4, 76, 0.9), (7, 56, 0.7), (2, 75, 0.6), (6, 75, 0.6)),
-    "drive": ((0, 36, 1.0), (2, 36, 0.9), (4, 36, 1.0), (6, 36, 0.9), (2, 38, 1.0), (6, 38, 1.0),
-              *((i, 42, 0.7) for i in range(8))),
-    "heavy": (*((i, 36, 1.0) for i in range(8)), (2, 38, 1.0), (6, 38, 1.0), (0, 49, 0.9), (5, 45, 0.8),
-              (7, 41, 0.8)),
+    "drive": (
+        (0, 36, 1.0),
+        (2, 36, 0.9),
+        (4, 36, 1.0),
+        (6, 36, 0.9),
+        (2, 38, 1.0),
+        (6, 38, 1.0),
+        *((i, 42, 0.7) for i in range(8)),
+    ),
+    "heavy": (*((i, 36, 1.0) for i in range(8)), (2, 38, 1.0), (6, 38, 1.0), (0, 49, 0.9), (5, 45, 0.8), (7, 41, 0.8)),
     "rumble": ((0, 41, 0.8), (1, 41, 0.5), (5, 43, 0.6), (0, 57, 0.4)),
 }
 
 
-def percussion(pattern: str, seconds: float, beat: float, bar_quarters: float, loudness: int,
-               rng: random.Random) -> list[MidiNote]:
+def percussion(
+    pattern: str, seconds: float, beat: float, bar_quarters: float, loudness: int, rng: random.Random
+) -> list[MidiNote]:
     """Repeat a drum pattern over the clip, with a crash every four bars for driving patterns."""
     eighth = beat / 2
     bar_seconds = bar_quarters * beat

@@ -16,11 +16,11 @@ import soundfile as sf
 from tqdm import tqdm
 
 from corpus import datacard, music
-from ml.manifest import ManifestRow, write_manifest
 from corpus.music import MusicClip
 from corpus.plan import SIZES, plan_music, plan_speech
 from corpus.speech import SpeechEngine, default_engines
 from corpus.utterances import SPEECH_RATE, Utterance, render_utterance
+from ml.manifest import ManifestRow, write_manifest
 
 log = logging.getLogger(__name__)
 OUTPUTS = ("speech", "music", "manifest.csv", "CORPUS.md", ".work")
@@ -106,8 +106,15 @@ def build_corpus(
             rows.append(row)
     shutil.rmtree(out_dir / ".work", ignore_errors=True)
     manifest = write_manifest(rows, out_dir / "manifest.csv")
-    datacard.write_datacard(out_dir / "CORPUS.md", rows, size=size, seed=seed, seconds=time.monotonic() - started,
-                            engines=plan.engines, problems=plan.problems)
+    datacard.write_datacard(
+        out_dir / "CORPUS.md",
+        rows,
+        size=size,
+        seed=seed,
+        seconds=time.monotonic() - started,
+        engines=plan.engines,
+        problems=plan.problems,
+    )
     return manifest
 
 

@@ -74,14 +74,26 @@ def summary(rows: Sequence[ManifestRow]) -> str:
         groups = {s: len({r.group for r in subset if r.split == s}) for s in SPLITS}
         sources = Counter(r.source.split(":")[0] for r in subset)
         parts.append(count_table(rows, modality))
-        parts.append(f"\nGroups per split ({'speakers' if modality == 'speech' else 'scores'}): "
-                     + ", ".join(f"{s} {n}" for s, n in groups.items())
-                     + ". Sources: " + ", ".join(f"{k} {v}" for k, v in sorted(sources.items())) + ".\n")
+        parts.append(
+            f"\nGroups per split ({'speakers' if modality == 'speech' else 'scores'}): "
+            + ", ".join(f"{s} {n}" for s, n in groups.items())
+            + ". Sources: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(sources.items()))
+            + ".\n"
+        )
     return "\n".join(parts)
 
 
-def write_datacard(path: Path, rows: Sequence[ManifestRow], *, size: str, seed: int, seconds: float,
-                   engines: Sequence[object], problems: Sequence[str]) -> Path:
+def write_datacard(
+    path: Path,
+    rows: Sequence[ManifestRow],
+    *,
+    size: str,
+    seed: int,
+    seconds: float,
+    engines: Sequence[object],
+    problems: Sequence[str],
+) -> Path:
     """Write CORPUS.md for a generated corpus."""
     from corpus.speech import ESPEAK_VARIANTS
 

@@ -50,7 +50,12 @@ def draw_acoustics(rng: random.Random) -> Acoustics:
 
 
 def sox_effects(
-    prosody: Prosody, acoustics: Acoustics, duration_s: float, *, pitch_done: bool, rate_done: bool,
+    prosody: Prosody,
+    acoustics: Acoustics,
+    duration_s: float,
+    *,
+    pitch_done: bool,
+    rate_done: bool,
     rng: random.Random,
 ) -> list[str]:
     """Return the sox effect chain that applies prosody and acoustics to a voice recording.
@@ -70,8 +75,15 @@ def sox_effects(
     if prosody.tremor > 0.2:
         effects += ["tremolo", f"{rng.uniform(4.5, 8.0):.2f}", f"{15 + 45 * prosody.tremor:.1f}"]
     if prosody.tension > 0.2:
-        effects += ["overdrive", f"{4 + 16 * prosody.tension:.1f}", "20",
-                    "equalizer", "2500", "1q", f"{5 * prosody.tension:.1f}"]
+        effects += [
+            "overdrive",
+            f"{4 + 16 * prosody.tension:.1f}",
+            "20",
+            "equalizer",
+            "2500",
+            "1q",
+            f"{5 * prosody.tension:.1f}",
+        ]
     if abs(prosody.loudness_db) > 0.5:
         # Vocal effort changes the voice's spectral tilt, not only its level: a raised voice has
         # relatively more energy above ~1.5 kHz. Without this, loudness would vanish under the
@@ -80,8 +92,16 @@ def sox_effects(
     if prosody.darkness > 0.2:
         effects += ["lowpass", f"{4500 - 2500 * prosody.darkness:.0f}"]
     centre, width, gain = acoustics.eq
-    effects += ["highpass", f"{acoustics.highpass_hz:.0f}", "lowpass", f"{acoustics.lowpass_hz:.0f}",
-                "equalizer", f"{centre:.0f}", f"{width:.2f}q", f"{gain:.1f}"]
+    effects += [
+        "highpass",
+        f"{acoustics.highpass_hz:.0f}",
+        "lowpass",
+        f"{acoustics.lowpass_hz:.0f}",
+        "equalizer",
+        f"{centre:.0f}",
+        f"{width:.2f}q",
+        f"{gain:.1f}",
+    ]
     if acoustics.reverb is not None:
         reverberance, room, predelay = acoustics.reverb
         effects += ["reverb", f"{reverberance:.0f}", "50", f"{room:.0f}", "100", f"{predelay:.0f}"]
@@ -206,7 +226,8 @@ def make_noise(kind: str, length: int, sample_rate: int, rng: np.random.Generato
     if kind == "babble":
         sos = butter(2, (300, 3000), btype="bandpass", fs=sample_rate, output="sos")
         talkers = sum(
-            sosfilt(sos, rng.standard_normal(length)) * (1 + np.sin(2 * np.pi * rng.uniform(2, 6) * t + rng.uniform(0, 6.3)))
+            sosfilt(sos, rng.standard_normal(length))
+            * (1 + np.sin(2 * np.pi * rng.uniform(2, 6) * t + rng.uniform(0, 6.3)))
             for _ in range(4)
         )
         return np.asarray(talkers, dtype=np.float32)

@@ -26,10 +26,26 @@ SOUNDFONTS = (Path("/usr/share/sounds/sf2/FluidR3_GM.sf2"), Path("/usr/share/sou
 # music21 corpus collections used, with the share of scores drawn from each. Multi-tune ABC
 # books (essenFolksong, oneills1850) are left out: music21 parses the whole book for one tune.
 COLLECTIONS: dict[str, float] = {
-    "ryansMammoth": 0.3, "bach": 0.25, "palestrina": 0.13, "monteverdi": 0.08, "trecento": 0.06,
-    "beethoven": 0.03, "mozart": 0.03, "haydn": 0.02, "schumann_robert": 0.015, "schumann_clara": 0.01,
-    "josquin": 0.01, "joplin": 0.005, "chopin": 0.005, "handel": 0.005, "corelli": 0.005,
-    "schubert": 0.005, "verdi": 0.005, "weber": 0.005, "cpebach": 0.005, "beach": 0.005,
+    "ryansMammoth": 0.3,
+    "bach": 0.25,
+    "palestrina": 0.13,
+    "monteverdi": 0.08,
+    "trecento": 0.06,
+    "beethoven": 0.03,
+    "mozart": 0.03,
+    "haydn": 0.02,
+    "schumann_robert": 0.015,
+    "schumann_clara": 0.01,
+    "josquin": 0.01,
+    "joplin": 0.005,
+    "chopin": 0.005,
+    "handel": 0.005,
+    "corelli": 0.005,
+    "schubert": 0.005,
+    "verdi": 0.005,
+    "weber": 0.005,
+    "cpebach": 0.005,
+    "beach": 0.005,
 }
 GENERATED_PREFIX = "generated/song-"  # scores made by corpus.songs, not music21
 GENERATED_SHARE = 0.15
@@ -105,8 +121,13 @@ def load_score(score_id: str) -> ScoreNotes:
     key = parsed.analyze("key")
     signatures = parsed.recurse().getElementsByClass(meter.TimeSignature)
     bar = float(signatures[0].barDuration.quarterLength) if signatures else 4.0
-    return ScoreNotes(tuple(sorted(notes)), key.tonic.pitchClass, key.mode if key.mode in ("major", "minor") else "major",
-                      bar if bar > 0 else 4.0, len(parts))
+    return ScoreNotes(
+        tuple(sorted(notes)),
+        key.tonic.pitchClass,
+        key.mode if key.mode in ("major", "minor") else "major",
+        bar if bar > 0 else 4.0,
+        len(parts),
+    )
 
 
 def write_midi(notes: list[MidiNote], arrangement: Arrangement, parts: int, path: Path) -> None:
@@ -121,14 +142,24 @@ def write_midi(notes: list[MidiNote], arrangement: Arrangement, parts: int, path
         events.append((0, 0, mido.Message("program_change", channel=channel, program=program)))
         events.append((0, 0, mido.Message("control_change", channel=channel, control=91, value=arrangement.reverb)))
         events.append((0, 0, mido.Message("control_change", channel=channel, control=7, value=100)))
-    events.append((0, 0, mido.Message("control_change", channel=DRUM_CHANNEL, control=91, value=arrangement.reverb // 2)))
+    events.append(
+        (0, 0, mido.Message("control_change", channel=DRUM_CHANNEL, control=91, value=arrangement.reverb // 2))
+    )
 
     def tick(seconds: float) -> int:
         return max(0, round(mido.second2tick(seconds, ticks, tempo)))
 
     for note in notes:
-        events.append((tick(note.start), 1, mido.Message("note_on", channel=note.channel, note=note.pitch, velocity=note.velocity)))
-        events.append((tick(note.start + note.length), 0, mido.Message("note_off", channel=note.channel, note=note.pitch)))
+        events.append(
+            (
+                tick(note.start),
+                1,
+                mido.Message("note_on", channel=note.channel, note=note.pitch, velocity=note.velocity),
+            )
+        )
+        events.append(
+            (tick(note.start + note.length), 0, mido.Message("note_off", channel=note.channel, note=note.pitch))
+        )
     events.sort(key=lambda e: (e[0], e[1]))
     track = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=tempo, time=0)])
     now = 0
@@ -142,9 +173,24 @@ def write_midi(notes: list[MidiNote], arrangement: Arrangement, parts: int, path
 
 def render_midi(midi_path: Path, soundfont: Path, wav_path: Path) -> np.ndarray:
     """Render MIDI with fluidsynth at 22.05 kHz and return the mono mix."""
-    args = ["fluidsynth", "-n", "-i", "-q", "-g", "0.6", "-r", str(MUSIC_RATE), "-o", "synth.cpu-cores=1",
-            "-o", "synth.dynamic-sample-loading=1",  # load only the instruments used: 2-3x faster
-            "-F", str(wav_path), str(soundfont), str(midi_path)]
+    args = [
+        "fluidsynth",
+        "-n",
+        "-i",
+        "-q",
+        "-g",
+        "0.6",
+        "-r",
+        str(MUSIC_RATE),
+        "-o",
+        "synth.cpu-cores=1",
+        "-o",
+        "synth.dynamic-sample-loading=1",  # load only the instruments used: 2-3x faster
+        "-F",
+        str(wav_path),
+        str(soundfont),
+        str(midi_path),
+    ]
     done = subprocess.run(args, capture_output=True, text=True, check=False)
     if done.returncode != 0 or not wav_path.exists():
         raise RuntimeError(f"fluidsynth failed on {midi_path}: {done.stderr.strip()[:300]}")

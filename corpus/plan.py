@@ -13,13 +13,13 @@ from pathlib import Path
 
 from backend.core.domain.emotions import MUSIC_LABELS, SPEECH_LABELS
 from corpus import effects, sentences
-from ml.manifest import SPLITS, ManifestRow, make_row
 from corpus.moods import draw_arrangement
 from corpus.music import GENERATED_PREFIX, MusicClip
 from corpus.prosody import draw_prosody
 from corpus.speech import SpeechEngine, Voice
 from corpus.splits import assign_groups, hash_seed, partition
 from corpus.utterances import Utterance
+from ml.manifest import SPLITS, ManifestRow, make_row
 
 # How often each engine speaks when it has voices in a split: espeak-ng brings many speakers,
 # the others bring natural (recorded) voices.
@@ -42,7 +42,9 @@ SIZES: dict[str, SizeSpec] = {
     # tiny: for quick determinism tests; small: tests and demos; full: training the bundled model.
     "tiny": SizeSpec({"train": 1, "valid": 1, "test": 1}, {"train": 1, "valid": 1, "test": 1}, (10.0, 10.5), 9),
     "small": SizeSpec({"train": 6, "valid": 3, "test": 3}, {"train": 3, "valid": 2, "test": 2}, (10.0, 12.0), 24),
-    "full": SizeSpec({"train": 600, "valid": 50, "test": 50}, {"train": 170, "valid": 40, "test": 40}, (10.0, 30.0), 600),
+    "full": SizeSpec(
+        {"train": 600, "valid": 50, "test": 50}, {"train": 170, "valid": 40, "test": 40}, (10.0, 30.0), 600
+    ),
 }
 
 
@@ -73,8 +75,11 @@ def plan_speech(engines: Sequence[SpeechEngine], spec: SizeSpec, seed: int) -> l
     speaker_split = speaker_splits(voices, seed)
     total = sum(spec.speech_per_label.values()) * len(SPEECH_LABELS)
     neutral = partition(sentences.sample_neutral_sentences(max(total, 30), seed), hash_seed(seed, "neutral"))
-    worded = {label: partition(sentences.emotional_sentences(label), hash_seed(seed, label))
-              for label in SPEECH_LABELS if sentences.emotional_sentences(label)}
+    worded = {
+        label: partition(sentences.emotional_sentences(label), hash_seed(seed, label))
+        for label in SPEECH_LABELS
+        if sentences.emotional_sentences(label)
+    }
     rng = random.Random(hash_seed(seed, "speech"))
     planned: list[tuple[ManifestRow, Utterance]] = []
     for split in SPLITS:
@@ -95,15 +100,25 @@ def plan_speech(engines: Sequence[SpeechEngine], spec: SizeSpec, seed: int) -> l
                 text = next(worded_texts[label] if emotional else neutral_texts)
                 if rng.random() < spec.two_sentence_share:
                     text += " " + next(neutral_texts)
-                utterance = Utterance(engine, voice, text, draw_prosody(label, rng),
-                                      effects.draw_acoustics(rng), rng.getrandbits(31))
-                row = make_row(f"speech-{split}-{label}-{k:05d}", "speech", split, label,
-                               group=voice.speaker, source=f"{engine.name}:{voice.name}", transcript=text)
+                utterance = Utterance(
+                    engine, voice, text, draw_prosody(label, rng), effects.draw_acoustics(rng), rng.getrandbits(31)
+                )
+                row = make_row(
+                    f"speech-{split}-{label}-{k:05d}",
+                    "speech",
+                    split,
+                    label,
+                    group=voice.speaker,
+                    source=f"{engine.name}:{voice.name}",
+                    transcript=text,
+                )
                 planned.append((row, utterance))
     return planned
 
 
-def plan_music(scores: Sequence[str], soundfonts: Sequence[Path], spec: SizeSpec, seed: int) -> list[tuple[ManifestRow, MusicClip]]:
+def plan_music(
+    scores: Sequence[str], soundfonts: Sequence[Path], spec: SizeSpec, seed: int
+) -> list[tuple[ManifestRow, MusicClip]]:
     """Plan every music clip: split, mood, source score, arrangement, length and soundfont."""
     strata: dict[str, list[str]] = {}
     for score in scores:
@@ -120,11 +135,22 @@ def plan_music(scores: Sequence[str], soundfonts: Sequence[Path], spec: SizeSpec
             for k in range(spec.music_per_label[split]):
                 score = next(next_score)
                 soundfont = soundfonts[0] if len(soundfonts) == 1 or rng.random() < 0.7 else rng.choice(soundfonts[1:])
-                clip = MusicClip(score, draw_arrangement(label, rng), round(rng.uniform(*spec.music_seconds), 2),
-                                 soundfont, rng.getrandbits(31))
+                clip = MusicClip(
+                    score,
+                    draw_arrangement(label, rng),
+                    round(rng.uniform(*spec.music_seconds), 2),
+                    soundfont,
+                    rng.getrandbits(31),
+                )
                 origin = "songs" if score.startswith(GENERATED_PREFIX) else "music21"
-                row = make_row(f"music-{split}-{label}-{k:05d}", "music", split, label, group=score,
-                               source=f"{origin}+fluidsynth:{soundfont.stem}")
+                row = make_row(
+                    f"music-{split}-{label}-{k:05d}",
+                    "music",
+                    split,
+                    label,
+                    group=score,
+                    source=f"{origin}+fluidsynth:{soundfont.stem}",
+                )
                 planned.append((row, clip))
     return planned
 

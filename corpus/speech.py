@@ -82,18 +82,96 @@ class _CommandEngine:
         return f"{self.name}: program {self.executable!r} not found on PATH (run scripts/setup.sh)"
 
 
-ESPEAK_ACCENTS = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan",
-                  "en-gb-x-gbcwmd", "en-029", "en-us-nyc")
+ESPEAK_ACCENTS = (
+    "en-us",
+    "en-gb",
+    "en-gb-scotland",
+    "en-gb-x-rp",
+    "en-gb-x-gbclan",
+    "en-gb-x-gbcwmd",
+    "en-029",
+    "en-us-nyc",
+)
 # Human-sounding espeak-ng variants (robotic, whispering and joke variants left out).
-ESPEAK_VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "f1", "f2", "f3", "f4", "f5",
-                   "adam", "Alex", "Alicia", "Andrea", "Andy", "Annie", "aunty", "belinda",
-                   "benjamin", "boris", "caleb", "david", "Denis", "ed", "edward", "Gene", "iven",
-                   "Jacky", "john", "Lee", "linda", "max", "Michael", "Mike", "norbert", "paul",
-                   "quincy", "rob", "robert", "steph", "steph2", "steph3", "travis", "victor", "zac",
-                   "klatt", "klatt2", "klatt3", "klatt4", "croak", "grandma", "grandpa", "anika")
+ESPEAK_VARIANTS = (
+    "m1",
+    "m2",
+    "m3",
+    "m4",
+    "m5",
+    "m6",
+    "m7",
+    "m8",
+    "f1",
+    "f2",
+    "f3",
+    "f4",
+    "f5",
+    "adam",
+    "Alex",
+    "Alicia",
+    "Andrea",
+    "Andy",
+    "Annie",
+    "aunty",
+    "belinda",
+    "benjamin",
+    "boris",
+    "caleb",
+    "david",
+    "Denis",
+    "ed",
+    "edward",
+    "Gene",
+    "iven",
+    "Jacky",
+    "john",
+    "Lee",
+    "linda",
+    "max",
+    "Michael",
+    "Mike",
+    "norbert",
+    "paul",
+    "quincy",
+    "rob",
+    "robert",
+    "steph",
+    "steph2",
+    "steph3",
+    "travis",
+    "victor",
+    "zac",
+    "klatt",
+    "klatt2",
+    "klatt3",
+    "klatt4",
+    "croak",
+    "grandma",
+    "grandpa",
+    "anika",
+)
 # The variants whose espeak-ng voice file says "gender female".
-ESPEAK_FEMALE = frozenset({"f1", "f2", "f3", "f4", "f5", "Alicia", "Andrea", "Annie", "aunty", "belinda",
-                           "linda", "steph", "steph2", "steph3", "grandma", "anika"})
+ESPEAK_FEMALE = frozenset(
+    {
+        "f1",
+        "f2",
+        "f3",
+        "f4",
+        "f5",
+        "Alicia",
+        "Andrea",
+        "Annie",
+        "aunty",
+        "belinda",
+        "linda",
+        "steph",
+        "steph2",
+        "steph3",
+        "grandma",
+        "anika",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -105,17 +183,39 @@ class EspeakEngine(_CommandEngine):
 
     def voices(self) -> list[Voice]:
         """Every accent with every variant; the speaker group is the variant."""
-        return [Voice(self.name, f"{accent}+{variant}", f"espeak-ng/{variant}",
-                      sex="female" if variant in ESPEAK_FEMALE else "male")
-                for variant in ESPEAK_VARIANTS for accent in ESPEAK_ACCENTS]
+        return [
+            Voice(
+                self.name,
+                f"{accent}+{variant}",
+                f"espeak-ng/{variant}",
+                sex="female" if variant in ESPEAK_FEMALE else "male",
+            )
+            for variant in ESPEAK_VARIANTS
+            for accent in ESPEAK_ACCENTS
+        ]
 
     def speak(self, voice: Voice, text: str, prosody: Prosody, out_wav: Path) -> Spoken:
         """Speak with SSML pitch range, -p pitch, -s rate and -g word gaps."""
         pitch = round(min(99, max(0, 50 + 6 * prosody.pitch_semitones)))
         ssml = f'<speak><prosody range="{100 * prosody.pitch_range:.0f}%">{escape(text)}</prosody></speak>'
-        _run([self.executable, "-m", "-v", voice.name, "-p", str(pitch),
-              "-s", str(round(165 * prosody.rate)), "-g", str(round(2 * prosody.pause_stretch)),
-              "-w", str(out_wav), ssml], self.name)
+        _run(
+            [
+                self.executable,
+                "-m",
+                "-v",
+                voice.name,
+                "-p",
+                str(pitch),
+                "-s",
+                str(round(165 * prosody.rate)),
+                "-g",
+                str(round(2 * prosody.pause_stretch)),
+                "-w",
+                str(out_wav),
+                ssml,
+            ],
+            self.name,
+        )
         return Spoken(pitch_done=True, rate_done=True)
 
 
@@ -128,9 +228,13 @@ class FliteEngine(_CommandEngine):
 
     def voices(self) -> list[Voice]:
         """The flite voices shipped by Debian (kal at 8 kHz and 16 kHz are one speaker)."""
-        return [Voice(self.name, "kal", "kal", 105.0), Voice(self.name, "kal16", "kal", 105.0),
-                Voice(self.name, "awb", "awb", 115.0), Voice(self.name, "rms", "rms", 105.0),
-                Voice(self.name, "slt", "slt", 170.0, "female")]
+        return [
+            Voice(self.name, "kal", "kal", 105.0),
+            Voice(self.name, "kal16", "kal", 105.0),
+            Voice(self.name, "awb", "awb", 115.0),
+            Voice(self.name, "rms", "rms", 105.0),
+            Voice(self.name, "slt", "slt", 170.0, "female"),
+        ]
 
     # Measured: rms's clustergen model keeps its own pitch (about 100 Hz) whatever
     # int_f0_target_mean asks, so sox shifts it afterwards; awb, slt and kal follow the target.
@@ -139,11 +243,24 @@ class FliteEngine(_CommandEngine):
     def speak(self, voice: Voice, text: str, prosody: Prosody, out_wav: Path) -> Spoken:
         """Speak with int_f0_target_mean/stddev and duration_stretch."""
         mean, spread = f0_target(voice, prosody)
-        _run([self.executable, "-voice", voice.name,
-              "--setf", f"duration_stretch={1 / prosody.rate:.3f}",
-              "--setf", f"int_f0_target_mean={mean:.1f}",
-              "--setf", f"int_f0_target_stddev={spread:.1f}",
-              "-t", text, "-o", str(out_wav)], self.name)
+        _run(
+            [
+                self.executable,
+                "-voice",
+                voice.name,
+                "--setf",
+                f"duration_stretch={1 / prosody.rate:.3f}",
+                "--setf",
+                f"int_f0_target_mean={mean:.1f}",
+                "--setf",
+                f"int_f0_target_stddev={spread:.1f}",
+                "-t",
+                text,
+                "-o",
+                str(out_wav),
+            ],
+            self.name,
+        )
         return Spoken(pitch_done=voice.name not in self.ignores_f0_target, rate_done=True)
 
 
@@ -156,8 +273,11 @@ class FestivalEngine(_CommandEngine):
 
     def voices(self) -> list[Voice]:
         """The festival voices installed by scripts/setup.sh."""
-        return [Voice(self.name, "kal_diphone", "kal", 105.0), Voice(self.name, "ked_diphone", "ked", 105.0),
-                Voice(self.name, "cmu_us_slt_arctic_hts", "slt", 170.0, "female")]
+        return [
+            Voice(self.name, "kal_diphone", "kal", 105.0),
+            Voice(self.name, "ked_diphone", "ked", 105.0),
+            Voice(self.name, "cmu_us_slt_arctic_hts", "slt", 170.0, "female"),
+        ]
 
     def speak(self, voice: Voice, text: str, prosody: Prosody, out_wav: Path) -> Spoken:
         """Speak one sentence; diphone voices get int_lr targets and Duration_Stretch."""
@@ -165,9 +285,13 @@ class FestivalEngine(_CommandEngine):
         evals = ["-eval", f"(voice_{voice.name})"]
         if diphone:
             mean, spread = f0_target(voice, prosody)
-            evals += ["-eval", f"(Parameter.set 'Duration_Stretch {1 / prosody.rate:.3f})",
-                      "-eval", f"(set! int_lr_params '((target_f0_mean {mean:.1f}) (target_f0_std {spread:.1f}) "
-                               "(model_f0_mean 170) (model_f0_std 34)))"]
+            evals += [
+                "-eval",
+                f"(Parameter.set 'Duration_Stretch {1 / prosody.rate:.3f})",
+                "-eval",
+                f"(set! int_lr_params '((target_f0_mean {mean:.1f}) (target_f0_std {spread:.1f}) "
+                "(model_f0_mean 170) (model_f0_std 34)))",
+            ]
         with tempfile.NamedTemporaryFile("w", suffix=".txt", dir=out_wav.parent, delete=False) as handle:
             handle.write(text + "\n")
         try:

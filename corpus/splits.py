@@ -54,12 +54,12 @@ def assign_groups(
             leftovers += groups
             continue
         for split, members in partition(groups, seed=hash_seed(seed, name), fractions=fractions).items():
-            assignment.update({g: split for g in members})
+            assignment.update(dict.fromkeys(members, split))
     if len(leftovers) < len(SPLITS):
-        assignment.update({g: "train" for g in leftovers})
+        assignment.update(dict.fromkeys(leftovers, "train"))
     else:
         for split, members in partition(leftovers, seed=hash_seed(seed, "leftovers"), fractions=fractions).items():
-            assignment.update({g: split for g in members})
+            assignment.update(dict.fromkeys(members, split))
     return assignment
 
 

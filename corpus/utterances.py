@@ -39,9 +39,14 @@ def render_utterance(utterance: Utterance, work_dir: Path) -> np.ndarray:
         voice = effects.trim_silence(voice.mean(axis=1), rate)
         sf.write(raw, voice, rate, subtype="FLOAT")
         duration = len(voice) / rate
-        chain = effects.sox_effects(utterance.prosody, utterance.acoustics, duration,
-                                    pitch_done=spoken.pitch_done, rate_done=spoken.rate_done,
-                                    rng=random.Random(utterance.seed))
+        chain = effects.sox_effects(
+            utterance.prosody,
+            utterance.acoustics,
+            duration,
+            pitch_done=spoken.pitch_done,
+            rate_done=spoken.rate_done,
+            rng=random.Random(utterance.seed),
+        )
         effects.run_sox(raw, processed, chain)
         samples, _ = sf.read(processed, dtype="float32")
     rng = np.random.default_rng(utterance.seed)

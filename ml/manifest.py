@@ -71,6 +71,5 @@ def read_manifest(path: Path) -> list[ManifestRow]:
         if tuple(reader.fieldnames or ()) != COLUMNS:
             raise ValueError(f"{path}: columns {reader.fieldnames} are not {list(COLUMNS)}")
         return [
-            ManifestRow(**{**raw, "valence": float(raw["valence"]), "arousal": float(raw["arousal"])})
-            for raw in reader
+            ManifestRow(**{**raw, "valence": float(raw["valence"]), "arousal": float(raw["arousal"])}) for raw in reader
         ]

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from s2m.client import ApiClient, ApiError
 from backend.core.domain.work import FAILED, FINISHED_STATUSES, PENDING_STATUSES
+from s2m.client import ApiClient, ApiError
 
 # Extensions picked up when walking folders (files named explicitly are always tried).
 AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".ogg", ".oga", ".mp3", ".aif", ".aiff", ".au"})
@@ -57,9 +57,7 @@ def find_audio_files(paths: Iterable[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(
-                sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS)
-            )
+            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS))
         elif path.is_file():
             found.append(path)
         else:

@@ -68,9 +68,7 @@ class ApiClient:
     def upload_track(self, path: Path, fields: Mapping[str, str] | None = None) -> tuple[dict, bool]:
         """Upload one audio file; return the track and whether it was new (202) or known (200)."""
         content = path.read_bytes()
-        response = self.request(
-            "POST", "/v1/tracks", files={"file": (path.name, content)}, data=dict(fields or {})
-        )
+        response = self.request("POST", "/v1/tracks", files={"file": (path.name, content)}, data=dict(fields or {}))
         return response.json(), response.status_code == 202
 
     def get_track(self, track_id: str) -> dict:

@@ -13,7 +13,6 @@ import sys
 import threading
 import time
 from dataclasses import fields
-from pathlib import Path
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
@@ -57,7 +56,7 @@ class LocalStack:
         assert self._server is not None, "the stack is not started"
         return f"http://{self.host}:{self._server.server_port}"
 
-    def __enter__(self) -> "LocalStack":
+    def __enter__(self) -> LocalStack:
         try:
             self.start()
         except BaseException:
@@ -89,15 +88,30 @@ class LocalStack:
 
     def _start_worker(self) -> subprocess.Popen:
         command = [
-            sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
-            "-Q", self.queues, "--pool", "solo", "--loglevel", "INFO",
-            "--hostname", f"demo-{os.getpid()}@%h",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "workers.celery_app",
+            "worker",
+            "-Q",
+            self.queues,
+            "--pool",
+            "solo",
+            "--loglevel",
+            "INFO",
+            "--hostname",
+            f"demo-{os.getpid()}@%h",
         ]
         with self.worker_log.open("ab") as log:
             # A session of its own, so stopping it never signals the caller's terminal group.
             return subprocess.Popen(
-                command, env=settings_environment(self.settings), stdout=log, stderr=subprocess.STDOUT,
-                cwd=REPO_ROOT, start_new_session=True,
+                command,
+                env=settings_environment(self.settings),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=REPO_ROOT,
+                start_new_session=True,
             )
 
     def check_worker(self) -> None:

@@ -25,8 +25,11 @@ def test_decodes_stereo_to_frames_by_channels():
 
 @pytest.mark.parametrize(
     "payload, error",
-    [(b"", audio.EmptyAudioError), (b"this is not audio at all", audio.NotAudioError),
-     (wav_bytes(np.zeros(0)), audio.EmptyAudioError)],
+    [
+        (b"", audio.EmptyAudioError),
+        (b"this is not audio at all", audio.NotAudioError),
+        (wav_bytes(np.zeros(0)), audio.EmptyAudioError),
+    ],
 )
 def test_refuses_unreadable_input(payload, error):
     with pytest.raises(error):
@@ -35,9 +38,11 @@ def test_refuses_unreadable_input(payload, error):
 
 @pytest.mark.parametrize(
     "samples, error",
-    [(np.zeros(16000), audio.SilentAudioError),
-     (np.full(1600, 0.3), audio.AudioTooShortError),
-     (np.full(16000 * 12, 0.3), audio.AudioTooLongError)],
+    [
+        (np.zeros(16000), audio.SilentAudioError),
+        (np.full(1600, 0.3), audio.AudioTooShortError),
+        (np.full(16000 * 12, 0.3), audio.AudioTooLongError),
+    ],
 )
 def test_refuses_silent_short_and_long_clips(samples, error):
     decoded = audio.decode_audio(wav_bytes(samples))

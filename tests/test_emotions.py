@@ -27,5 +27,5 @@ def test_neutral_speech_gets_calm_music_not_noise():
 
 @pytest.mark.parametrize("label", ["", "noise", "Happy"])
 def test_unknown_label_names_known_ones(label):
-    with pytest.raises(emotions.UnknownEmotionError, match="known emotions: .*happy"):
+    with pytest.raises(emotions.UnknownEmotionError, match=r"known emotions: .*happy"):
         emotions.get_emotion(label)

@@ -39,7 +39,7 @@ class WorkerContext:
         with self.services.db.session() as session:
             return ensure_active_model(session, self.settings.model_dir)
 
-    def model(self) -> tuple["EmotionModel", ModelVersion]:
+    def model(self) -> tuple[EmotionModel, ModelVersion]:
         """Return the loaded model of the active version (loading or switching it if needed)."""
         active = self.active_model()
         with self._model_lock:
@@ -59,7 +59,7 @@ class WorkerContext:
         self._model = None
 
 
-def load_worker_model(settings: Settings, model_dir: Path) -> "EmotionModel":
+def load_worker_model(settings: Settings, model_dir: Path) -> EmotionModel:
     """Load a model directory with this process's torch thread budget."""
     import torch
 
@@ -69,7 +69,7 @@ def load_worker_model(settings: Settings, model_dir: Path) -> "EmotionModel":
     return load_model(model_dir, settings.device)
 
 
-def worker_context(app: "Celery") -> WorkerContext:
+def worker_context(app: Celery) -> WorkerContext:
     """Return the worker context of ``app``, creating it on first use in this process."""
     context = getattr(app, "s2m_worker", None)
     if context is None:

@@ -22,7 +22,15 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from backend.core.audio import AudioError, decode_audio
 from backend.core.domain.analysis import ClipAnalysis
 from backend.core.domain.filters import TrackFilters
-from backend.core.domain.work import FAILED, FINISHED_STATUSES, PROCESSING, QUEUED, READY, attempts_exhausted, gave_up_message
+from backend.core.domain.work import (
+    FAILED,
+    FINISHED_STATUSES,
+    PROCESSING,
+    QUEUED,
+    READY,
+    attempts_exhausted,
+    gave_up_message,
+)
 from backend.core.services import recommendations as recommendation_service
 from backend.core.services import tracks as track_service
 from backend.core.services.search import find_tracks
@@ -157,11 +165,11 @@ def embed_track(worker: WorkerContext, track_id: uuid.UUID) -> str:
         model, active = worker.model()
         analyses = model.embed_music_batch(clips)
         worker.services.ensure_collection(active.collection)
-        points = [TrackPoint.from_analysis(t.id, a, t.tags) for t, a in zip(decoded, analyses)]
+        points = [TrackPoint.from_analysis(t.id, a, t.tags) for t, a in zip(decoded, analyses, strict=True)]
         worker.services.vectors.upsert(active.collection, points)
         gone = []
         with worker.services.db.session() as session:
-            for item, analysis in zip(decoded, analyses):
+            for item, analysis in zip(decoded, analyses, strict=True):
                 row = session.get(Track, item.id)
                 if row is None:  # deleted while we worked: its vector comes back out below
                     gone.append(item.id)

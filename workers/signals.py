@@ -34,8 +34,12 @@ def _enter_task(task_id: str, task: object, args: tuple = (), **_kwargs: object)
 
 def _leave_task(task_id: str, task: object, state: str | None = None, **_kwargs: object) -> None:
     token, started = _running_tasks.pop(task_id, (None, time.perf_counter()))
-    log.info("task %s finished: %s", getattr(task, "name", "?"), state,
-             extra={"state": state, "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
+    log.info(
+        "task %s finished: %s",
+        getattr(task, "name", "?"),
+        state,
+        extra={"state": state, "duration_ms": round((time.perf_counter() - started) * 1000, 1)},
+    )
     if token is not None:
         unbind_log_ids(token)
 

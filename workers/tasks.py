@@ -27,13 +27,13 @@ RETRY_OPTIONS = {
 
 
 @shared_task(bind=True, name=EMBED_TRACK_TASK, **RETRY_OPTIONS)
-def embed_track(self, track_id: str) -> str:  # noqa: ANN001 - bound Celery task
+def embed_track(self, track_id: str) -> str:
     """Embed one catalogue track."""
     return pipeline.embed_track(worker_context(self.app), uuid.UUID(track_id))
 
 
 @shared_task(bind=True, name=ANSWER_REQUEST_TASK, **RETRY_OPTIONS)
-def answer_request(self, request_id: str) -> str:  # noqa: ANN001 - bound Celery task
+def answer_request(self, request_id: str) -> str:
     """Answer one speech recommendation request."""
     return pipeline.answer_request(worker_context(self.app), uuid.UUID(request_id))
 

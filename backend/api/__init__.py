@@ -22,7 +22,7 @@ def service_context() -> ServiceContext:
     return current_app.extensions["s2m"]
 
 
-def respond(body: BaseModel, status: int = 200, headers: dict[str, str] | None = None):  # noqa: ANN201
+def respond(body: BaseModel, status: int = 200, headers: dict[str, str] | None = None):
     """Serialise a response model as the JSON body."""
     return current_app.response_class(
         body.model_dump_json(), status=status, headers=headers, mimetype="application/json"

@@ -15,10 +15,10 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from flask import Blueprint, Flask, Response, current_app, g, request
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 import redis
+from flask import Blueprint, Flask, Response, current_app, g, request
 from kombu.transport.redis import Channel as RedisChannel
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import ColumnElement, case, func, select
@@ -46,7 +46,9 @@ class PendingWorkCollector(Collector):
 
     @staticmethod
     def _family() -> GaugeMetricFamily:
-        return GaugeMetricFamily("s2m_work_items", "Tracks and recommendation requests by status", labels=["kind", "status"])
+        return GaugeMetricFamily(
+            "s2m_work_items", "Tracks and recommendation requests by status", labels=["kind", "status"]
+        )
 
     def describe(self) -> Iterator[GaugeMetricFamily]:
         """Name the metric without querying (the registry calls this when the app is built)."""
@@ -114,12 +116,16 @@ class WorkerMetricsCollector(Collector):
             "Seconds from submission to a finished result (queue wait plus processing), per finished item",
             labels=["kind"],
         )
-        rate = GaugeMetricFamily("s2m_embeddings_per_second",
-                                 f"Clips embedded per second over the last {THROUGHPUT_WINDOW.seconds} s",
-                                 labels=["kind"])
-        audio_rate = GaugeMetricFamily("s2m_audio_seconds_embedded_per_second",
-                                       f"Seconds of audio embedded per second over the last {THROUGHPUT_WINDOW.seconds} s",
-                                       labels=["kind"])
+        rate = GaugeMetricFamily(
+            "s2m_embeddings_per_second",
+            f"Clips embedded per second over the last {THROUGHPUT_WINDOW.seconds} s",
+            labels=["kind"],
+        )
+        audio_rate = GaugeMetricFamily(
+            "s2m_audio_seconds_embedded_per_second",
+            f"Seconds of audio embedded per second over the last {THROUGHPUT_WINDOW.seconds} s",
+            labels=["kind"],
+        )
         since = self.clock() - THROUGHPUT_WINDOW
         window = THROUGHPUT_WINDOW.total_seconds()
         with self.context.db.session() as session:
@@ -130,8 +136,9 @@ class WorkerMetricsCollector(Collector):
                 buckets, total = self._duration_histogram(session, model, dialect)
                 durations.add_metric([kind], buckets, total)
                 recent, audio = session.execute(
-                    select(func.count(), func.coalesce(func.sum(model.duration_seconds), 0.0))
-                    .where(model.status == READY, model.updated_at >= since)
+                    select(func.count(), func.coalesce(func.sum(model.duration_seconds), 0.0)).where(
+                        model.status == READY, model.updated_at >= since
+                    )
                 ).one()
                 rate.add_metric([kind], recent / window)
                 audio_rate.add_metric([kind], float(audio) / window)
@@ -145,11 +152,14 @@ class WorkerMetricsCollector(Collector):
         seconds = _seconds_between(model.created_at, model.updated_at, dialect)
         columns = [func.sum(case((seconds <= bound, 1), else_=0)) for bound in DURATION_BUCKETS]
         row = session.execute(
-            select(func.count(), func.coalesce(func.sum(seconds), 0.0), *columns)
-            .where(model.status.in_(FINISHED_STATUSES))
+            select(func.count(), func.coalesce(func.sum(seconds), 0.0), *columns).where(
+                model.status.in_(FINISHED_STATUSES)
+            )
         ).one()
         count, total, *cumulative = (value or 0 for value in row)
-        buckets = [(str(bound), int(n)) for bound, n in zip(DURATION_BUCKETS, cumulative)] + [("+Inf", int(count))]
+        buckets = [(str(bound), int(n)) for bound, n in zip(DURATION_BUCKETS, cumulative, strict=True)] + [
+            ("+Inf", int(count))
+        ]
         return buckets, float(total)
 
 

@@ -31,9 +31,18 @@ def _log_request(response: Response) -> Response:
     response.headers["X-Request-ID"] = g.get("request_id", "")
     started = g.get("observability_started")
     elapsed_ms = round((time.perf_counter() - started) * 1000, 1) if started else None
-    access.info("%s %s %s", request.method, request.path, response.status_code,
-                extra={"method": request.method, "path": request.path, "status": response.status_code,
-                       "duration_ms": elapsed_ms})
+    access.info(
+        "%s %s %s",
+        request.method,
+        request.path,
+        response.status_code,
+        extra={
+            "method": request.method,
+            "path": request.path,
+            "status": response.status_code,
+            "duration_ms": elapsed_ms,
+        },
+    )
     return response
 
 

@@ -51,13 +51,25 @@ class TrackOut(BaseModel):
     audio_url: str
 
     @classmethod
-    def of(cls, track: Track) -> "TrackOut":
+    def of(cls, track: Track) -> TrackOut:
         return cls(
-            id=str(track.id), status=track.status, error=track.error, title=track.title, artist=track.artist,
-            external_id=track.external_id, tags=track.tags, content_sha256=track.content_sha256,
-            duration_seconds=track.duration_seconds, emotion=track.emotion, probabilities=track.probabilities,
-            valence=track.valence, arousal=track.arousal, model_version=track.model_version,
-            created_at=_utc(track.created_at), updated_at=_utc(track.updated_at), audio_url=audio_url(track.id),
+            id=str(track.id),
+            status=track.status,
+            error=track.error,
+            title=track.title,
+            artist=track.artist,
+            external_id=track.external_id,
+            tags=track.tags,
+            content_sha256=track.content_sha256,
+            duration_seconds=track.duration_seconds,
+            emotion=track.emotion,
+            probabilities=track.probabilities,
+            valence=track.valence,
+            arousal=track.arousal,
+            model_version=track.model_version,
+            created_at=_utc(track.created_at),
+            updated_at=_utc(track.updated_at),
+            audio_url=audio_url(track.id),
         )
 
 
@@ -77,7 +89,7 @@ class ResultOut(BaseModel):
     audio_url: str
 
     @classmethod
-    def of(cls, result: dict[str, Any]) -> "ResultOut":
+    def of(cls, result: dict[str, Any]) -> ResultOut:
         return cls(**result, audio_url=audio_url(result["track_id"]))
 
 
@@ -101,11 +113,16 @@ class RecommendationOut(BaseModel):
     results: list[ResultOut]
 
     @classmethod
-    def of(cls, request: RecommendationRequest) -> "RecommendationOut":
+    def of(cls, request: RecommendationRequest) -> RecommendationOut:
         return cls(
-            id=str(request.id), status=request.status, error=request.error,
-            created_at=_utc(request.created_at), updated_at=_utc(request.updated_at),
-            filters=request.filters, limit=request.result_limit, model_version=request.model_version,
+            id=str(request.id),
+            status=request.status,
+            error=request.error,
+            created_at=_utc(request.created_at),
+            updated_at=_utc(request.updated_at),
+            filters=request.filters,
+            limit=request.result_limit,
+            model_version=request.model_version,
             query=QueryAnalysis(**request.query) if request.query else None,
             results=[ResultOut.of(result) for result in request.results or []],
         )

@@ -92,7 +92,7 @@ class Settings:
     task_delay_seconds: float = 0.0
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         """Build settings from ``environ`` (default ``os.environ``); keyword overrides win."""
         environ = os.environ if environ is None else environ
         values: dict[str, object] = {}
@@ -117,7 +117,7 @@ class Settings:
         settings.validate()
         return settings
 
-    def with_overrides(self, **overrides: object) -> "Settings":
+    def with_overrides(self, **overrides: object) -> Settings:
         """Return a copy with some fields replaced."""
         return replace(self, **overrides)  # type: ignore[arg-type]
 
@@ -125,8 +125,13 @@ class Settings:
         """Raise :class:`ConfigError` for values that cannot work."""
         if self.device not in {"cpu", "cuda", "auto"}:
             raise ConfigError(f"DEVICE must be cpu, cuda or auto, got {self.device!r}")
-        for name in ("embed_batch_size", "torch_threads", "max_upload_bytes", "max_task_attempts",
-                     "broker_visibility_timeout"):
+        for name in (
+            "embed_batch_size",
+            "torch_threads",
+            "max_upload_bytes",
+            "max_task_attempts",
+            "broker_visibility_timeout",
+        ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name.upper()} must be at least 1, got {getattr(self, name)}")
         if not 0 < self.min_audio_seconds < min(self.max_speech_seconds, self.max_track_seconds):

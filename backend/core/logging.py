@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import contextvars
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from types import MappingProxyType
 
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
-_CONTEXT: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("s2m_log_context", default={})
+# The default is an empty read-only mapping: every binding makes a new dict, nothing is shared.
+_CONTEXT: contextvars.ContextVar[Mapping[str, str]] = contextvars.ContextVar(
+    "s2m_log_context", default=MappingProxyType({})
+)
 _HANDLER_NAME = "s2m"
 
 LogIdsToken = contextvars.Token
@@ -69,9 +73,13 @@ def configure_logging(json_lines: bool, level: int = logging.INFO, filename: Pat
     handler.addFilter(ContextFilter())
     if json_lines:
         # The ids travel as their own fields; the joined `ids` text is for the plain format only.
-        handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",
-                                           rename_fields={"levelname": "level", "name": "logger"},
-                                           reserved_attrs=[*RESERVED_ATTRS, "ids"]))
+        handler.setFormatter(
+            JsonFormatter(
+                "%(asctime)s %(levelname)s %(name)s %(message)s",
+                rename_fields={"levelname": "level", "name": "logger"},
+                reserved_attrs=[*RESERVED_ATTRS, "ids"],
+            )
+        )
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s %(ids)s"))
     root.addHandler(handler)

@@ -10,8 +10,15 @@ from corpus.importers.common import SourceClip, require_dir, write_import
 from corpus.splits import hash_seed, partition
 
 # AudioSet ontology ids of the seven "music mood" classes.
-MOOD_MIDS = {"/t/dd00031": "happy", "/t/dd00032": "funny", "/t/dd00033": "sad", "/t/dd00034": "tender",
-             "/t/dd00035": "exciting", "/t/dd00036": "angry", "/t/dd00037": "scary"}
+MOOD_MIDS = {
+    "/t/dd00031": "happy",
+    "/t/dd00032": "funny",
+    "/t/dd00033": "sad",
+    "/t/dd00034": "tender",
+    "/t/dd00035": "exciting",
+    "/t/dd00036": "angry",
+    "/t/dd00037": "scary",
+}
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 
 
@@ -59,29 +66,50 @@ def find_clips(csv_path: Path, clips_dir: Path, seed: int) -> tuple[list[SourceC
     files = index_clips(clips_dir)
     found = [(ytid, start, mood, files[ytid]) for ytid, start, mood in segments if ytid in files]
     if len({f[0] for f in found}) < 3:
-        raise CorpusError(f"AudioSet: {len(found)} listed clips found in {clips_dir}; "
-                          "need clips from at least 3 videos to fill train, valid and test")
+        raise CorpusError(
+            f"AudioSet: {len(found)} listed clips found in {clips_dir}; "
+            "need clips from at least 3 videos to fill train, valid and test"
+        )
     split_of = {}
     for split, ids in partition([f[0] for f in found], hash_seed(seed, "audioset")).items():
-        split_of.update({i: split for i in ids})
-    clips = [SourceClip(path, f"{ytid}_{int(start * 1000)}", "music", split_of[ytid], mood, f"audioset/{ytid}")
-             for ytid, start, mood, path in found]
+        split_of.update(dict.fromkeys(ids, split))
+    clips = [
+        SourceClip(path, f"{ytid}_{int(start * 1000)}", "music", split_of[ytid], mood, f"audioset/{ytid}")
+        for ytid, start, mood, path in found
+    ]
     return clips, len(segments) - len(found)
 
 
-def import_audioset_mood(src: Path, out_dir: Path, *, segments_csv: Path | None = None, seed: int = 0,
-                         force: bool = False, progress: bool = True) -> Path:
+def import_audioset_mood(
+    src: Path,
+    out_dir: Path,
+    *,
+    segments_csv: Path | None = None,
+    seed: int = 0,
+    force: bool = False,
+    progress: bool = True,
+) -> Path:
     """Import AudioSet music-mood clips from ``src`` (clips folder, CSV inside unless given)."""
     src = require_dir(Path(src), "AudioSet")
     if segments_csv is None:
         candidates = sorted(src.glob("*.csv"))
         if len(candidates) != 1:
-            raise CorpusError(f"AudioSet source {src} must hold exactly one segments CSV (found {len(candidates)}); "
-                              "pass --segments CSV")
+            raise CorpusError(
+                f"AudioSet source {src} must hold exactly one segments CSV (found {len(candidates)}); "
+                "pass --segments CSV"
+            )
         segments_csv = candidates[0]
     clips, missing = find_clips(Path(segments_csv), src, seed)
-    return write_import(clips, Path(out_dir), dataset="AudioSet music mood", source="audioset", force=force,
-                        progress=progress,
-                        notes=[f"Segments from {Path(segments_csv).name} with exactly one mood label; "
-                               f"{missing} listed segments had no downloaded file.",
-                               "Groups are YouTube ids, split 70/15/15 by seed."])
+    return write_import(
+        clips,
+        Path(out_dir),
+        dataset="AudioSet music mood",
+        source="audioset",
+        force=force,
+        progress=progress,
+        notes=[
+            f"Segments from {Path(segments_csv).name} with exactly one mood label; "
+            f"{missing} listed segments had no downloaded file.",
+            "Groups are YouTube ids, split 70/15/15 by seed.",
+        ],
+    )

@@ -51,8 +51,14 @@ def resample(samples: np.ndarray, rate: int, target: int) -> np.ndarray:
 
 
 def write_import(
-    clips: Sequence[SourceClip], out_dir: Path, *, dataset: str, source: str, force: bool,
-    notes: Iterable[str] = (), progress: bool = True,
+    clips: Sequence[SourceClip],
+    out_dir: Path,
+    *,
+    dataset: str,
+    source: str,
+    force: bool,
+    notes: Iterable[str] = (),
+    progress: bool = True,
 ) -> Path:
     """Convert the clips into the corpus layout and write manifest.csv and CORPUS.md."""
     if not clips:
@@ -78,10 +84,18 @@ def write_import(
     if not rows:
         raise CorpusError(f"{dataset}: none of the {len(clips)} clips could be read; first: {skipped[0]}")
     manifest = write_manifest(rows, out_dir / "manifest.csv")
-    card = [f"# {dataset} imported into the corpus layout", "",
-            f"Imported by `s2m corpus import` in {time.monotonic() - started:.0f} s; "
-            f"{len(rows)} clips written, {len(skipped)} unreadable clips skipped.", "",
-            *[f"- {n}" for n in notes], "", "## Counts", "", summary(rows)]
+    card = [
+        f"# {dataset} imported into the corpus layout",
+        "",
+        f"Imported by `s2m corpus import` in {time.monotonic() - started:.0f} s; "
+        f"{len(rows)} clips written, {len(skipped)} unreadable clips skipped.",
+        "",
+        *[f"- {n}" for n in notes],
+        "",
+        "## Counts",
+        "",
+        summary(rows),
+    ]
     if skipped:
         card += ["## Skipped", "", *[f"- {s}" for s in skipped[:50]]]
     (out_dir / "CORPUS.md").write_text("\n".join(card) + "\n", encoding="utf-8")

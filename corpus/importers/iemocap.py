@@ -52,14 +52,32 @@ def find_clips(src: Path) -> list[SourceClip]:
             for utterance, code in sorted(read_labels(evaluation).items()):
                 wav = root / "sentences" / "wav" / dialog / f"{utterance}.wav"
                 if code in LABELS and wav.exists():
-                    clips.append(SourceClip(wav, utterance, "speech", SESSION_SPLITS[session], LABELS[code],
-                                            f"iemocap/Session{session}", texts.get(utterance, "")))
+                    clips.append(
+                        SourceClip(
+                            wav,
+                            utterance,
+                            "speech",
+                            SESSION_SPLITS[session],
+                            LABELS[code],
+                            f"iemocap/Session{session}",
+                            texts.get(utterance, ""),
+                        )
+                    )
     return clips
 
 
 def import_iemocap(src: Path, out_dir: Path, *, force: bool = False, progress: bool = True) -> Path:
     """Import IEMOCAP's four-class speech into ``out_dir``; return the manifest path."""
     clips = find_clips(require_dir(Path(src), "IEMOCAP"))
-    return write_import(clips, Path(out_dir), dataset="IEMOCAP", source="iemocap", force=force, progress=progress,
-                        notes=["Labels: ang, hap+exc (merged to happy), neu, sad; other labels left out.",
-                               "Groups are sessions: Session1-3 train, Session4 valid, Session5 test."])
+    return write_import(
+        clips,
+        Path(out_dir),
+        dataset="IEMOCAP",
+        source="iemocap",
+        force=force,
+        progress=progress,
+        notes=[
+            "Labels: ang, hap+exc (merged to happy), neu, sad; other labels left out.",
+            "Groups are sessions: Session1-3 train, Session4 valid, Session5 test.",
+        ],
+    )

@@ -64,7 +64,9 @@ def save_model_dir(
     config = network.config
     version = f"{config.name}-{hashlib.sha256(weights.read_bytes()).hexdigest()[:8]}"
     _write_json(model_dir / CONFIG_FILE, {"version": version, **config.to_dict()})
-    labels = {label: {"valence": EMOTIONS[label].valence, "arousal": EMOTIONS[label].arousal} for label in config.labels}
+    labels = {
+        label: {"valence": EMOTIONS[label].valence, "arousal": EMOTIONS[label].arousal} for label in config.labels
+    }
     _write_json(model_dir / LABELS_FILE, labels)
     _write_json(model_dir / PROTOTYPES_FILE, prototypes)
     (model_dir / CARD_FILE).write_text(card.replace("{version}", version), encoding="utf-8")
@@ -128,10 +130,7 @@ class EmotionModel:
         all_crops = torch.cat(crops)
         with torch.inference_mode():
             z = torch.cat(
-                [
-                    self.network.embed_music(chunk.to(self.device))
-                    for chunk in all_crops.split(CROPS_PER_BATCH)
-                ]
+                [self.network.embed_music(chunk.to(self.device)) for chunk in all_crops.split(CROPS_PER_BATCH)]
             )  # (n_crops, embed_dim)
         owner = torch.tensor(owners, device=z.device)
         results = []
@@ -167,7 +166,9 @@ class EmotionModel:
             self._text_encoder = load_sentence_encoder(str(self.device))
         return self._text_encoder(texts)
 
-    def _analyse(self, pooled: torch.Tensor, parts: torch.Tensor, allowed: tuple[str, ...], *, speech: bool) -> ClipAnalysis:
+    def _analyse(
+        self, pooled: torch.Tensor, parts: torch.Tensor, allowed: tuple[str, ...], *, speech: bool
+    ) -> ClipAnalysis:
         """Turn a pooled vector (1, d) and its parts (n, d) into a ClipAnalysis."""
         labels = self.config.labels
         with torch.inference_mode():
@@ -180,8 +181,11 @@ class EmotionModel:
         dim = self.config.embed_dim
         method = self.config.method
         if method == "classify":
-            vector = (vectors.classify_speech_vectors([label], labels, dim) if speech
-                      else vectors.classify_music_vectors(probs.unsqueeze(0), dim))[0]
+            vector = (
+                vectors.classify_speech_vectors([label], labels, dim)
+                if speech
+                else vectors.classify_music_vectors(probs.unsqueeze(0), dim)
+            )[0]
         elif method == "regress":
             make = vectors.regress_speech_vectors if speech else vectors.regress_music_vectors
             vector = make(va.unsqueeze(0), dim)[0]
@@ -189,7 +193,7 @@ class EmotionModel:
             vector = pooled[0]
         return ClipAnalysis(
             vector=[float(v) for v in vector],
-            probabilities={name: float(p) for name, p in zip(labels, probs)},
+            probabilities={name: float(p) for name, p in zip(labels, probs, strict=True)},
             label=label,
             valence=float(va[0]),
             arousal=float(va[1]),

@@ -78,7 +78,7 @@ def crop_starts(n_samples: int, crop: int, hop: int) -> list[int]:
         return [0]
     count = math.ceil((n_samples - crop) / hop) + 1
     starts = [i * hop for i in range(count - 1)]
-    return starts + [n_samples - crop]
+    return [*starts, n_samples - crop]
 
 
 def music_crops(wave: torch.Tensor, crop: int, hop: int) -> torch.Tensor:

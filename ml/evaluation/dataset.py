@@ -39,9 +39,7 @@ def scan_label_tree(
     clips: list[LabelledClip] = []
     for entry in sorted(_visible(root.iterdir())):
         if not entry.is_dir():
-            raise DatasetError(
-                f"{str(entry)!r} is not inside a label folder; {kind} files go in {root}/<label>/"
-            )
+            raise DatasetError(f"{str(entry)!r} is not inside a label folder; {kind} files go in {root}/<label>/")
         if entry.name not in known_labels:
             raise DatasetError(
                 f"label folder {str(entry)!r}: {entry.name!r} is not a {kind} emotion; "

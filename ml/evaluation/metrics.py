@@ -113,13 +113,17 @@ def score_rankings(
     scores = ranking_scores(*relevance(query_labels, catalogue_labels), rankings, k)
     labels = np.asarray(query_labels)
     per_label = {
-        label: {**{name: float(v[labels == label].mean()) for name, v in scores.items()},
-                "n_queries": int((labels == label).sum())}
+        label: {
+            **{name: float(v[labels == label].mean()) for name, v in scores.items()},
+            "n_queries": int((labels == label).sum()),
+        }
         for label in sorted(set(query_labels))
     }
     return RetrievalReport(
-        overall={name: float(v.mean()) for name, v in scores.items()}, per_label=per_label,
-        n_queries=len(query_labels), n_catalogue=len(catalogue_labels),
+        overall={name: float(v.mean()) for name, v in scores.items()},
+        per_label=per_label,
+        n_queries=len(query_labels),
+        n_catalogue=len(catalogue_labels),
     )
 
 
@@ -148,7 +152,7 @@ def confusion_matrix(true_labels: Sequence[str], predicted_labels: Sequence[str]
     if len(true_labels) != len(predicted_labels):
         raise ValueError(f"{len(true_labels)} true labels but {len(predicted_labels)} predictions")
     columns = sorted(set(true_labels) | set(predicted_labels))
-    pairs = Counter(zip(true_labels, predicted_labels))
+    pairs = Counter(zip(true_labels, predicted_labels, strict=True))
     return {t: {p: pairs[(t, p)] for p in columns} for t in sorted(set(true_labels))}
 
 

@@ -158,7 +158,7 @@ def _embedded(clips: Sequence[LabelledClip], analyses: list[ClipAnalysis]) -> Em
 
 def _chunks(items: list, size: int) -> Iterator[list]:
     for start in range(0, len(items), max(size, 1)):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 @contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import torch
@@ -72,8 +73,8 @@ class AudioEncoder(nn.Module):
         super().__init__()
         self.config = config
         self.frontend = LogMel(config.frontend)
-        widths = (1,) + tuple(config.channels)
-        self.blocks = nn.Sequential(*(ResidualBlock(a, b) for a, b in zip(widths[:-1], widths[1:])))
+        widths = (1, *tuple(config.channels))
+        self.blocks = nn.Sequential(*(ResidualBlock(a, b) for a, b in itertools.pairwise(widths)))
         reduced_mels = config.frontend.n_mels // 2 ** len(config.channels)
         if reduced_mels < 1:
             raise ValueError(f"{config.frontend.n_mels} mels are too few for {len(config.channels)} pooling blocks")

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import torch
 import torchaudio.functional as AF
 
-
 _VOCODER_FFT, _VOCODER_HOP = 512, 128
 
 
@@ -120,7 +119,9 @@ class Augmenter:
         if fire(self.p_pitch):
             wave = shift_pitch(wave, _uniform(generator, -self.max_pitch_semitones, self.max_pitch_semitones))
         if fire(self.p_reverb):
-            wave = reverberate(wave, self.rate, _uniform(generator, 0.15, 0.9), _uniform(generator, 0.2, 0.6), generator)
+            wave = reverberate(
+                wave, self.rate, _uniform(generator, 0.15, 0.9), _uniform(generator, 0.2, 0.6), generator
+            )
         if fire(self.p_band):
             wave = band_limit(wave, self.rate, _uniform(generator, 0, 300), _uniform(generator, 2500, 7000))
         if fire(self.p_noise):

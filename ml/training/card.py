@@ -35,7 +35,9 @@ def _metrics_table(reports: dict[str, RetrievalReport | None]) -> str:
 def _per_label_table(report: RetrievalReport) -> str:
     lines = ["| speech label | queries | MRR | P@5 | nDCG@5 |", "|---|---|---|---|---|"]
     for label, row in report.per_label.items():
-        lines.append(f"| {label} | {row['n_queries']} | {row['mrr']:.3f} | {row['p_at_5']:.3f} | {row['ndcg_at_5']:.3f} |")
+        lines.append(
+            f"| {label} | {row['n_queries']} | {row['mrr']:.3f} | {row['p_at_5']:.3f} | {row['ndcg_at_5']:.3f} |"
+        )
     return "\n".join(lines)
 
 
@@ -49,10 +51,16 @@ def _data_table(clips: dict[tuple[str, str], list[Any]]) -> str:
 
 
 # Training options that `s2m train` takes as flags.
-CLI_FLAGS = {"steps_per_epoch": "--steps-per-epoch", "batch_size": "--batch-size",
-             "music_batch_size": "--music-batch-size", "learning_rate": "--learning-rate",
-             "emosim_weight": "--emosim-weight",
-             "wav2vec2_dir": "--wav2vec2", "init_dir": "--init", "threads": "--threads"}
+CLI_FLAGS = {
+    "steps_per_epoch": "--steps-per-epoch",
+    "batch_size": "--batch-size",
+    "music_batch_size": "--music-batch-size",
+    "learning_rate": "--learning-rate",
+    "emosim_weight": "--emosim-weight",
+    "wav2vec2_dir": "--wav2vec2",
+    "init_dir": "--init",
+    "threads": "--threads",
+}
 # Training options that `s2m train` sets with a switch: (option, value it sets) -> switch.
 CLI_SWITCHES = {("augment", False): "--no-augment", ("nearest_positive", True): "--nearest-positive"}
 
@@ -107,8 +115,10 @@ def model_card(
         if config.nearest_positive:
             method += "; each speech anchor's positive is its most similar matching music mood in the batch"
         if config.supervised_weight:
-            method += (f"; plus {config.supervised_weight} x emotion-label cross-entropy through the encoders, "
-                       "standing in for the paper's pretrained backbones")
+            method += (
+                f"; plus {config.supervised_weight} x emotion-label cross-entropy through the encoders, "
+                "standing in for the paper's pretrained backbones"
+            )
     pooling_text = POOLING_TEXT[pooling]
     start = f"\n- Started from the weights of {initial_version} (`--init {config.init_dir}`)" if initial_version else ""
     return f"""# Speech-to-music emotion model ({{version}})
@@ -125,7 +135,7 @@ see PAPER.md): cosine similarity of a speech vector and a music vector means "sa
   {"on" if config.augment else "off"} (speed jitter, pitch shift at constant tempo for speech, synthetic
   reverb, band-limiting, coloured noise, gain with soft clipping, mu-law); best epoch {best_epoch}, chosen by valid-split MRR +
   nDCG@5 (the test split was never used for selection).
-- Wall time: {seconds / 60:.1f} min on {f'{config.threads} CPU threads' if config.threads else 'CPU'}; parameters: {parameters:,}
+- Wall time: {seconds / 60:.1f} min on {f"{config.threads} CPU threads" if config.threads else "CPU"}; parameters: {parameters:,}
 
 ## Data
 {_data_table(clips)}

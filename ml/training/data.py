@@ -14,8 +14,8 @@ from tqdm import tqdm
 
 from backend.core.audio import decode_audio
 from backend.core.domain.emotions import SPEECH_TO_MUSIC, get_emotion, similarity
-from ml.manifest import MODALITIES, SPLITS, ManifestRow, read_manifest
 from ml.embedding import preprocess
+from ml.manifest import MODALITIES, SPLITS, ManifestRow, read_manifest
 
 # Waves are cached as int16 to halve memory; this is the scale.
 _INT16 = 32767.0

@@ -18,7 +18,7 @@ import torch
 from tqdm import tqdm
 
 from backend.core.domain.emotions import EMOTIONS, is_match
-from ml.embedding.bundle import EmotionModel, build_network, load_network, save_model_dir
+from ml.embedding.bundle import EmotionModel, load_network, save_model_dir
 from ml.embedding.text import load_sentence_encoder
 from ml.embedding.wav2vec2 import load_local_wav2vec2
 from ml.evaluation import metrics
@@ -79,8 +79,16 @@ SPEECH_PITCH_SHIFT_P = 0.5
 # Tracks per label averaged into a label prototype.
 PROTOTYPE_TRACKS = 64
 
-MODEL_OVERRIDES = ("embed_dim", "projection_hidden", "speech", "music", "speech_min_seconds", "speech_max_seconds",
-                   "music_crop_seconds", "music_hop_seconds")
+MODEL_OVERRIDES = (
+    "embed_dim",
+    "projection_hidden",
+    "speech",
+    "music",
+    "speech_min_seconds",
+    "speech_max_seconds",
+    "music_crop_seconds",
+    "music_hop_seconds",
+)
 
 
 def split_overrides(overrides: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -110,7 +118,9 @@ class Trainer:
         self.initial_version: str | None = None
         if config.init_dir:
             if model_overrides or config.wav2vec2_dir or config.word_branch:
-                raise ValueError("a model started from --init keeps its own architecture: drop the architecture options")
+                raise ValueError(
+                    "a model started from --init keeps its own architecture: drop the architecture options"
+                )
             self.network, self.initial_version = _initial_network(Path(config.init_dir), config)
             model_config = self.network.config
         else:
@@ -139,8 +149,9 @@ class Trainer:
         for key in (("speech", "train"), ("music", "train"), ("speech", "valid"), ("music", "valid")):
             if not self.clips[key]:
                 raise ValueError(f"{self.corpus_dir} has no {key[0]} clips in its {key[1]} split")
-        self.sampler = BalancedSampler(self.clips["speech", "train"], self.clips["music", "train"],
-                                       nearest_positive=config.nearest_positive)
+        self.sampler = BalancedSampler(
+            self.clips["speech", "train"], self.clips["music", "train"], nearest_positive=config.nearest_positive
+        )
         self.text_encoder = load_sentence_encoder() if model_config.uses_text or config.word_branch else None
         self.text_features = self._encode_transcripts(clips) if model_config.uses_text else {}
         labels = model_config.labels
@@ -150,8 +161,10 @@ class Trainer:
         self.music_allowed = torch.tensor([label in model_config.music_labels for label in labels])
         self.augmenters = {}
         if config.augment:
-            self.augmenters = {"speech": Augmenter(rates["speech"], p_pitch=SPEECH_PITCH_SHIFT_P),
-                               "music": Augmenter(rates["music"])}
+            self.augmenters = {
+                "speech": Augmenter(rates["speech"], p_pitch=SPEECH_PITCH_SHIFT_P),
+                "music": Augmenter(rates["music"]),
+            }
         trainable = [p for p in self.network.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay)
         total = config.epochs * config.steps_per_epoch
@@ -163,7 +176,7 @@ class Trainer:
         texts = sorted({c.transcript for c in clips if c.modality == "speech"})
         if not all(texts):
             raise ValueError("a text or fusion model needs a transcript for every speech clip in the manifest")
-        return dict(zip(texts, self.text_encoder(texts)))
+        return dict(zip(texts, self.text_encoder(texts), strict=True))
 
     def step(self) -> dict[str, float]:
         """Run one optimisation step; return its loss terms."""
@@ -176,13 +189,17 @@ class Trainer:
         speech_seconds = low + (high - low) * float(torch.rand((), generator=self.generator))
         wave = None
         if self.model_config.uses_audio:
-            wave = make_inputs(speech, speech_seconds, self.rates["speech"], self.generator, self.augmenters.get("speech"))
+            wave = make_inputs(
+                speech, speech_seconds, self.rates["speech"], self.generator, self.augmenters.get("speech")
+            )
         text = torch.stack([self.text_features[c.transcript] for c in speech]) if self.model_config.uses_text else None
         keep = FUSION_MODES[int(torch.randint(0, 3, (), generator=self.generator))]  # masking fusion
         z_speech = net.embed_speech(wave, text, keep=keep)  # (b, d)
         # As long as the inference crops: pooled frame statistics depend on crop length.
         music_seconds = self.model_config.music_crop_seconds
-        music_wave = make_inputs(music, music_seconds, self.rates["music"], self.generator, self.augmenters.get("music"))
+        music_wave = make_inputs(
+            music, music_seconds, self.rates["music"], self.generator, self.augmenters.get("music")
+        )
         z_music = net.embed_music(music_wave)  # (b, d)
         terms = self._losses(speech, music, torch.tensor(batch.positive), z_speech, z_music)
         total = sum(terms.values())
@@ -194,7 +211,12 @@ class Trainer:
         return {name: float(value.detach()) for name, value in terms.items()}
 
     def _losses(
-        self, speech: list[Clip], music: list[Clip], positive: torch.Tensor, z_speech: torch.Tensor, z_music: torch.Tensor
+        self,
+        speech: list[Clip],
+        music: list[Clip],
+        positive: torch.Tensor,
+        z_speech: torch.Tensor,
+        z_music: torch.Tensor,
     ) -> dict[str, torch.Tensor]:
         config, net = self.config, self.network
         speech_labels = [c.label for c in speech]
@@ -205,14 +227,12 @@ class Trainer:
         # Heads read detached vectors unless they are the method being trained.
         cls_in = (z_speech, z_music) if config.method == "classify" else (z_speech.detach(), z_music.detach())
         va_in = (z_speech, z_music) if config.method == "regress" else (z_speech.detach(), z_music.detach())
-        classification = (
-            losses.label_loss(net.label_logits(cls_in[0]), speech_targets, self.speech_allowed)
-            + losses.label_loss(net.label_logits(cls_in[1]), music_targets, self.music_allowed)
-        )
-        regression = (
-            losses.valence_arousal_loss(net.valence_arousal(va_in[0]), _va_targets(speech_labels))
-            + losses.valence_arousal_loss(net.valence_arousal(va_in[1]), _va_targets(music_labels))
-        )
+        classification = losses.label_loss(
+            net.label_logits(cls_in[0]), speech_targets, self.speech_allowed
+        ) + losses.label_loss(net.label_logits(cls_in[1]), music_targets, self.music_allowed)
+        regression = losses.valence_arousal_loss(
+            net.valence_arousal(va_in[0]), _va_targets(speech_labels)
+        ) + losses.valence_arousal_loss(net.valence_arousal(va_in[1]), _va_targets(music_labels))
         head_weight = config.head_weight
         terms["classify"] = classification * (1.0 if config.method == "classify" else head_weight)
         terms["regress"] = regression * (1.0 if config.method == "regress" else head_weight)
@@ -232,7 +252,9 @@ class Trainer:
             both = torch.cat([z_speech, z_music])
             targets = torch.cat([speech_targets, music_targets])
             own = torch.nn.functional.one_hot(targets, len(self.label_index)).bool()
-            terms["word"] = config.word_weight * losses.triplet_loss(both, words, targets, own, self.generator, config.margin)
+            terms["word"] = config.word_weight * losses.triplet_loss(
+                both, words, targets, own, self.generator, config.margin
+            )
         return terms
 
     def inference_model(self) -> EmotionModel:
@@ -285,8 +307,12 @@ class Trainer:
         best_score, best_state, best_epoch, best_report, stale = -math.inf, None, 0, None, 0
         history = []
         for epoch in range(1, config.epochs + 1):
-            bar = tqdm(range(config.steps_per_epoch), desc=f"epoch {epoch}/{config.epochs}", unit="step",
-                       disable=not self.progress)
+            bar = tqdm(
+                range(config.steps_per_epoch),
+                desc=f"epoch {epoch}/{config.epochs}",
+                unit="step",
+                disable=not self.progress,
+            )
             sums: dict[str, float] = {}
             for _ in bar:
                 terms = self.step()
@@ -299,8 +325,10 @@ class Trainer:
             valid = {f"valid_{name}": value for name, value in report.overall.items()}
             history.append({"epoch": epoch, "loss": sum(mean_terms.values()), **mean_terms, **valid})
             if self.progress:
-                tqdm.write(f"epoch {epoch}: loss {history[-1]['loss']:.4f} valid MRR {valid['valid_mrr']:.3f} "
-                           f"nDCG@5 {valid['valid_ndcg_at_5']:.3f}")
+                tqdm.write(
+                    f"epoch {epoch}: loss {history[-1]['loss']:.4f} valid MRR {valid['valid_mrr']:.3f} "
+                    f"nDCG@5 {valid['valid_ndcg_at_5']:.3f}"
+                )
             if score > best_score:
                 best_score, best_epoch, best_report, stale = score, epoch, report, 0
                 best_state = copy.deepcopy(self.network.state_dict())
@@ -317,8 +345,10 @@ def _initial_network(model_dir: Path, config: TrainConfig) -> tuple[EmotionNetwo
     network, version = load_network(model_dir)
     have = network.config
     if (have.method, have.modality) != (config.method, config.modality):
-        raise ValueError(f"{model_dir} holds a model of method {have.method}, modality {have.modality}; "
-                         f"train it with --method {have.method} --modality {have.modality}")
+        raise ValueError(
+            f"{model_dir} holds a model of method {have.method}, modality {have.modality}; "
+            f"train it with --method {have.method} --modality {have.modality}"
+        )
     if have.speech_backbone == "wav2vec2":
         network.speech_encoder.backbone.freeze_feature_encoder()
     return network.train(), version

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from s2m.client import ApiClient, ApiError
-from s2m.bulk_ingest import find_audio_files, ingest_paths, title_from_name, wait_until_embedded
 from backend.core.domain.work import READY
+from s2m.bulk_ingest import find_audio_files, ingest_paths, title_from_name, wait_until_embedded
+from s2m.client import ApiClient, ApiError
 
 DEFAULT_API = "http://127.0.0.1:8000"
 api_option = click.option(
@@ -53,7 +53,13 @@ def _split(value: str | None) -> str | None:
 @click.option("--wait/--no-wait", default=False, help="Wait until the uploaded tracks are embedded.")
 @click.option("--timeout", default=1800.0, show_default=True, help="Seconds --wait waits at most.")
 def ingest(
-    paths: tuple[Path, ...], api_url: str, workers: int, tags: str | None, artist: str | None, wait: bool, timeout: float
+    paths: tuple[Path, ...],
+    api_url: str,
+    workers: int,
+    tags: str | None,
+    artist: str | None,
+    wait: bool,
+    timeout: float,
 ) -> None:
     """Upload audio files and folders (recursively) to the catalogue; rerun to resume."""
     try:

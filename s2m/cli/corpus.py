@@ -15,8 +15,13 @@ def corpus() -> None:
 
 @corpus.command("build")
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Output directory.")
-@click.option("--size", type=click.Choice(["small", "full"]), default="small", show_default=True,
-              help="small: about 100 speech and 50 music clips (tests); full: thousands of each.")
+@click.option(
+    "--size",
+    type=click.Choice(["small", "full"]),
+    default="small",
+    show_default=True,
+    help="small: about 100 speech and 50 music clips (tests); full: thousands of each.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same corpus.")
 @click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True, help="Render processes.")
 @click.option("--force", is_flag=True, help="Overwrite an output directory that is not empty.")
@@ -36,8 +41,12 @@ def build(out_dir: Path, size: str, seed: int, workers: int, force: bool) -> Non
 @click.argument("dataset", type=click.Choice(["iemocap", "ravdess", "audioset-mood"]))
 @click.argument("src", type=click.Path(path_type=Path))
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Output directory.")
-@click.option("--segments", "segments_csv", type=click.Path(path_type=Path),
-              help="audioset-mood only: the segments CSV (default: the one CSV inside SRC).")
+@click.option(
+    "--segments",
+    "segments_csv",
+    type=click.Path(path_type=Path),
+    help="audioset-mood only: the segments CSV (default: the one CSV inside SRC).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="audioset-mood only: split seed.")
 @click.option("--force", is_flag=True, help="Overwrite an output directory that is not empty.")
 def import_(dataset: str, src: Path, out_dir: Path, segments_csv: Path | None, seed: int, force: bool) -> None:

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import click
 
-from s2m.client import ApiClient, ApiError
-from s2m.bulk_ingest import ingest_paths, wait_until_embedded
-from s2m.cli.client import format_recommendation
 from backend.core.config import DEFAULT_DATA_DIR, Settings
 from backend.core.domain.emotions import SPEECH_LABELS, SPEECH_TO_MUSIC
 from backend.core.domain.work import READY
+from s2m.bulk_ingest import ingest_paths, wait_until_embedded
+from s2m.cli.client import format_recommendation
+from s2m.client import ApiClient, ApiError
 from s2m.local_stack import LocalStack, LocalStackError
 
 CATALOGUE_SPLITS = ("test", "valid")
@@ -85,27 +85,51 @@ def _parse_labels(value: str | None) -> tuple[str, ...]:
 
 @click.command()
 @click.option("--serve", is_flag=True, help="Keep serving the web page after the demo, until Ctrl-C.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="API port (0: any free port).")
+@click.option(
+    "--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="API port (0: any free port)."
+)
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_DATA_DIR / "demo",
-              show_default=True, help="Where the corpus is cached and the demo's data lives.")
-@click.option("--corpus", "corpus_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
-              help="Use this corpus folder instead of building the small one.")
+@click.option(
+    "--work-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_DATA_DIR / "demo",
+    show_default=True,
+    help="Where the corpus is cached and the demo's data lives.",
+)
+@click.option(
+    "--corpus",
+    "corpus_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Use this corpus folder instead of building the small one.",
+)
 @click.option("--per-label", type=click.IntRange(1), default=None, help="Catalogue clips per mood (default: all).")
-@click.option("--queries", "query_labels", default=None, help="Speech emotions to query (comma-separated; default: all).")
-def demo(serve: bool, port: int, host: str, work_dir: Path, corpus_dir: Path | None, per_label: int | None,
-         query_labels: str | None) -> None:
+@click.option(
+    "--queries", "query_labels", default=None, help="Speech emotions to query (comma-separated; default: all)."
+)
+def demo(
+    serve: bool,
+    port: int,
+    host: str,
+    work_dir: Path,
+    corpus_dir: Path | None,
+    per_label: int | None,
+    query_labels: str | None,
+) -> None:
     """Build a small catalogue, ingest it, and ask for music with a speech clip of each emotion."""
     labels = _parse_labels(query_labels)
     data_dir = work_dir / "data"
     # The embedded default, whatever the environment says: SQLite, local Qdrant, filesystem broker.
-    settings = Settings.from_env(data_dir=data_dir, database_url="", celery_broker_url="", qdrant_url="",
-                                 qdrant_path="", media_dir="")
+    settings = Settings.from_env(
+        data_dir=data_dir, database_url="", celery_broker_url="", qdrant_url="", qdrant_path="", media_dir=""
+    )
     if not (settings.model_dir / "config.json").is_file():
         raise click.ClickException(f"no model in {settings.model_dir}; set MODEL_DIR to a model folder (s2m train)")
     corpus = load_demo_corpus(ensure_corpus(corpus_dir, work_dir), per_label, labels)
     shutil.rmtree(data_dir, ignore_errors=True)
-    click.echo(f"Demo catalogue: {len(corpus.catalogue)} music clips; {len(corpus.queries)} speech queries; data in {data_dir}")
+    click.echo(
+        f"Demo catalogue: {len(corpus.catalogue)} music clips; {len(corpus.queries)} speech queries; data in {data_dir}"
+    )
 
     try:
         _run_demo(settings, corpus, host, port, serve)
@@ -117,10 +141,13 @@ def _run_demo(settings: Settings, corpus: DemoCorpus, host: str, port: int, serv
     """Start the stack, ingest the catalogue, run one query per emotion, optionally keep serving."""
     with LocalStack(settings, host=host, port=port) as stack:
         client = ApiClient(stack.url)
-        click.echo(f"API on {stack.url} (log: {stack.api_log}), worker pid {stack.worker.pid} (log: {stack.worker_log})")
+        click.echo(
+            f"API on {stack.url} (log: {stack.api_log}), worker pid {stack.worker.pid} (log: {stack.worker_log})"
+        )
         started = time.monotonic()
         summary = ingest_paths(
-            client, list(corpus.catalogue),
+            client,
+            list(corpus.catalogue),
             lambda path: {"title": f"{corpus.catalogue[path]}/{path.stem}", "tags": f"demo,{corpus.catalogue[path]}"},
         )
         wait_until_embedded(client, summary, EMBED_TIMEOUT_SECONDS, sleep=stack.sleep)
@@ -143,8 +170,10 @@ def _run_demo(settings: Settings, corpus: DemoCorpus, host: str, port: int, serv
             hits = hard_matches(label, answer["results"], mood_of_track)
             matched += hits
             click.echo(f"  top {TOP_K}: {hits} of {TOP_K} made as {'/'.join(sorted(SPEECH_TO_MUSIC[label]))}")
-        click.echo(f"\nHard-match precision@{TOP_K} over {len(corpus.queries)} queries: "
-                   f"{matched / (TOP_K * len(corpus.queries)):.2f}")
+        click.echo(
+            f"\nHard-match precision@{TOP_K} over {len(corpus.queries)} queries: "
+            f"{matched / (TOP_K * len(corpus.queries)):.2f}"
+        )
 
         if serve:
             click.echo(f"\nServing the web page at {stack.url}/ (Ctrl-C to stop)")

@@ -16,7 +16,11 @@ from backend.core.config import ConfigError, Settings
 
 # Row titles of the metrics table, in print order.
 METRIC_TITLES = {
-    "mrr": "MRR", "p_at_5": "P@5", "ndcg_at_5": "nDCG@5", "sim_at_5": "sim@5", "ndcg_at_5_hard": "nDCG@5 (hard)",
+    "mrr": "MRR",
+    "p_at_5": "P@5",
+    "ndcg_at_5": "nDCG@5",
+    "sim_at_5": "sim@5",
+    "ndcg_at_5_hard": "nDCG@5 (hard)",
 }
 
 existing_dir = click.Path(exists=True, file_okay=False, path_type=Path)
@@ -45,17 +49,33 @@ def _load_model(model_dir: Path | None, device: str) -> Any:
 @click.option("--model", "model_dir", type=existing_dir, help="Model directory (default: MODEL_DIR setting).")
 @click.option("--queries", "queries_dir", type=existing_dir, help="Speech tree QDIR/<label>/<file>.")
 @click.option("--catalogue", "catalogue_dir", type=existing_dir, help="Music tree CDIR/<label>/<file>.")
-@click.option("--corpus", "corpus_dir", type=existing_dir,
-              help="A built corpus: queries = DIR/speech/SPLIT, catalogue = DIR/music/SPLIT.")
-@click.option("--split", default="test", show_default=True, type=click.Choice(["train", "valid", "test"]),
-              help="Corpus split evaluated with --corpus.")
-@click.option("--batch-size", default=8, show_default=True, type=click.IntRange(min=1),
-              help="Music tracks per model call.")
+@click.option(
+    "--corpus",
+    "corpus_dir",
+    type=existing_dir,
+    help="A built corpus: queries = DIR/speech/SPLIT, catalogue = DIR/music/SPLIT.",
+)
+@click.option(
+    "--split",
+    default="test",
+    show_default=True,
+    type=click.Choice(["train", "valid", "test"]),
+    help="Corpus split evaluated with --corpus.",
+)
+@click.option(
+    "--batch-size", default=8, show_default=True, type=click.IntRange(min=1), help="Music tracks per model call."
+)
 @click.option("--device", default="cpu", show_default=True, help="Torch device for the model.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 def evaluate(
-    model_dir: Path | None, queries_dir: Path | None, catalogue_dir: Path | None, corpus_dir: Path | None,
-    split: str, batch_size: int, device: str, as_json: bool,
+    model_dir: Path | None,
+    queries_dir: Path | None,
+    catalogue_dir: Path | None,
+    corpus_dir: Path | None,
+    split: str,
+    batch_size: int,
+    device: str,
+    as_json: bool,
 ) -> None:
     """Rank the whole music catalogue for every speech query and report retrieval metrics."""
     from ml.evaluation.dataset import DatasetError
@@ -106,15 +126,18 @@ def format_report(report: dict[str, Any]) -> str:
 
 @click.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--kind", default="speech", show_default=True, type=click.Choice(["speech", "music"]),
-              help="Whether FILE is a speech clip or a music track.")
+@click.option(
+    "--kind",
+    default="speech",
+    show_default=True,
+    type=click.Choice(["speech", "music"]),
+    help="Whether FILE is a speech clip or a music track.",
+)
 @click.option("--model", "model_dir", type=existing_dir, help="Model directory (default: MODEL_DIR setting).")
 @click.option("--transcript", help="What the speech says (speech only; used by text/fusion models).")
 @click.option("--device", default="cpu", show_default=True, help="Torch device for the model.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def analyze(
-    file: Path, kind: str, model_dir: Path | None, transcript: str | None, device: str, as_json: bool
-) -> None:
+def analyze(file: Path, kind: str, model_dir: Path | None, transcript: str | None, device: str, as_json: bool) -> None:
     """Print the emotion label probabilities, valence and arousal of one audio file."""
     if transcript is not None and kind != "speech":
         raise click.UsageError("--transcript only applies to --kind speech")
@@ -131,8 +154,11 @@ def analyze(
     else:
         analysis = model.embed_music(audio.samples, audio.sample_rate)
     if as_json:
-        click.echo(json.dumps({"file": str(file), "kind": kind, "model_version": model.version,
-                               **analysis.to_dict()}, indent=2))
+        click.echo(
+            json.dumps(
+                {"file": str(file), "kind": kind, "model_version": model.version, **analysis.to_dict()}, indent=2
+            )
+        )
         return
     click.echo(f"{file} ({kind}, {audio.duration_seconds:.1f} s): {analysis.label}")
     click.echo(f"valence {analysis.valence:.3f}  arousal {analysis.arousal:.3f}")

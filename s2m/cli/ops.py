@@ -39,15 +39,19 @@ def _redacted(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def _context():  # noqa: ANN202 - ServiceContext, imported lazily
+def _context():
     from backend.core.services.context import ServiceContext
 
     return ServiceContext.from_settings(_settings())
 
 
 @click.command()
-@click.option("--older-than", type=click.FloatRange(min=0), default=None,
-              help="Seconds queued/processing work must have waited (default STALE_AFTER_SECONDS).")
+@click.option(
+    "--older-than",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Seconds queued/processing work must have waited (default STALE_AFTER_SECONDS).",
+)
 @click.option("--failed", "include_failed", is_flag=True, help="Also retry failed work, with fresh attempts.")
 def requeue(older_than: float | None, include_failed: bool) -> None:
     """Enqueue again work that is stale (its message was lost or its broker was down)."""
@@ -69,16 +73,26 @@ def reconcile(dry_run: bool) -> None:
 
     report = reconcile_store(_context(), dry_run=dry_run)
     verb = "would" if dry_run else "did"
-    click.echo(f"{report.collection}: {verb} re-embed {len(report.missing_vectors)} track(s) without a vector, "
-               f"{verb} delete {len(report.orphan_vectors)} vector(s) without a track")
+    click.echo(
+        f"{report.collection}: {verb} re-embed {len(report.missing_vectors)} track(s) without a vector, "
+        f"{verb} delete {len(report.orphan_vectors)} vector(s) without a track"
+    )
     if report.not_sent:
-        raise click.ClickException(f"the broker refused {len(report.not_sent)} item(s); run `s2m requeue --older-than 0`")
+        raise click.ClickException(
+            f"the broker refused {len(report.not_sent)} item(s); run `s2m requeue --older-than 0`"
+        )
 
 
 @click.command()
-@click.option("--model-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
-              help="The new model directory.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Tracks per forward pass (default EMBED_BATCH_SIZE).")
+@click.option(
+    "--model-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    required=True,
+    help="The new model directory.",
+)
+@click.option(
+    "--batch-size", type=click.IntRange(min=1), default=None, help="Tracks per forward pass (default EMBED_BATCH_SIZE)."
+)
 def reindex(model_dir: Path, batch_size: int | None) -> None:
     """Re-embed the catalogue with another model, then switch queries to it in one step."""
     from tqdm import tqdm
@@ -103,15 +117,21 @@ def reindex(model_dir: Path, batch_size: int | None) -> None:
         bar.refresh()
 
     report = reindex_catalogue(
-        context, model_dir, embed, batch_size=batch_size or settings.embed_batch_size,
-        progress=bar.update, announce=announce,
+        context,
+        model_dir,
+        embed,
+        batch_size=batch_size or settings.embed_batch_size,
+        progress=bar.update,
+        announce=announce,
     )
     bar.close()
     if not report.switched:
         click.echo(f"model {report.version} is already active; nothing to do")
         return
-    click.echo(f"embedded {report.embedded} track(s) into {report.collection}; queries now use {report.version} "
-               f"(was {report.previous}); {len(report.requeued)} late track(s) requeued")
+    click.echo(
+        f"embedded {report.embedded} track(s) into {report.collection}; queries now use {report.version} "
+        f"(was {report.previous}); {len(report.requeued)} late track(s) requeued"
+    )
 
 
 @click.command()

@@ -17,9 +17,15 @@ VOICED_CLARITY = 0.5
 OCTAVE_COST = 0.03
 
 
-def track_pitch(wave: torch.Tensor, sample_rate: int, hop: int = 160, f_min: float = 60.0, f_max: float = 500.0,
-                window_seconds: float = 0.04) -> tuple[torch.Tensor, torch.Tensor]:
-    """Return F0 in Hz and voicing clarity (0..1), one per frame centred on sample ``i * hop`` of ``wave`` (samples,)."""
+def track_pitch(
+    wave: torch.Tensor,
+    sample_rate: int,
+    hop: int = 160,
+    f_min: float = 60.0,
+    f_max: float = 500.0,
+    window_seconds: float = 0.04,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return F0 in Hz and voicing clarity (0..1) of ``wave`` (samples,), one per frame centred on ``i * hop``."""
     window = round(window_seconds * sample_rate)
     if window < 2 * sample_rate / f_min:
         raise ValueError(f"a {window_seconds} s window is too short for pitch down to {f_min} Hz")

@@ -11,10 +11,10 @@ import pytest
 
 from backend.core.audio import check_clip, decode_audio
 from backend.core.domain.emotions import EMOTIONS, MUSIC_LABELS, SPEECH_LABELS
-from tests.corpus.conftest import SMALL_SEED
 from corpus.build import CorpusError, build_corpus, plan_corpus, render_planned
-from ml.manifest import COLUMNS, SPLITS, read_manifest
 from corpus.speech import EspeakEngine, FliteEngine
+from ml.manifest import COLUMNS, SPLITS, read_manifest
+from tests.corpus.conftest import SMALL_SEED
 
 LABELS = {"speech": set(SPEECH_LABELS), "music": set(MUSIC_LABELS)}
 
@@ -41,8 +41,11 @@ def test_data_card_counts_match_the_manifest(small_corpus):
 def test_manifest_columns_and_values(small_corpus):
     root, rows = small_corpus
     header = (root / "manifest.csv").read_text().splitlines()[0]
-    assert header.split(",") == list(COLUMNS) == [
-        "path", "modality", "split", "label", "valence", "arousal", "group", "source", "transcript"]
+    assert (
+        header.split(",")
+        == list(COLUMNS)
+        == ["path", "modality", "split", "label", "valence", "arousal", "group", "source", "transcript"]
+    )
     for row in rows:
         assert row.label in LABELS[row.modality]
         assert (row.valence, row.arousal) == (EMOTIONS[row.label].valence, EMOTIONS[row.label].arousal)

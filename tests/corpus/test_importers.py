@@ -8,10 +8,10 @@ import soundfile as sf
 from click.testing import CliRunner
 
 from backend.core.audio import decode_audio
-from s2m.cli import main
 from corpus.build import CorpusError
 from corpus.importers import import_audioset_mood, import_iemocap, import_ravdess
 from ml.manifest import read_manifest
+from s2m.cli import main
 
 
 def _tone(path, seconds=1.0, rate=44_100, freq=220.0, channels=1):
@@ -22,8 +22,13 @@ def _tone(path, seconds=1.0, rate=44_100, freq=220.0, channels=1):
 
 
 def make_iemocap(root):
-    utterances = {1: [("F000", "neu"), ("M001", "exc"), ("F002", "fru")], 2: [("F000", "hap")],
-                  3: [("M000", "sad")], 4: [("F000", "ang"), ("M001", "neu")], 5: [("M000", "sad"), ("F001", "exc")]}
+    utterances = {
+        1: [("F000", "neu"), ("M001", "exc"), ("F002", "fru")],
+        2: [("F000", "hap")],
+        3: [("M000", "sad")],
+        4: [("F000", "ang"), ("M001", "neu")],
+        5: [("M000", "sad"), ("F001", "exc")],
+    }
     for session, items in utterances.items():
         base = root / f"Session{session}"
         dialog = f"Ses0{session}F_impro01"
@@ -31,8 +36,11 @@ def make_iemocap(root):
         transcript = []
         for i, (utt, code) in enumerate(items):
             uid = f"{dialog}_{utt}"
-            evaluation += [f"[{i * 3 + 1.5:.4f} - {i * 3 + 3.0:.4f}]\t{uid}\t{code}\t[2.5000, 2.5000, 2.5000]",
-                           f"C-E1:\t{code.capitalize()};\t()", ""]
+            evaluation += [
+                f"[{i * 3 + 1.5:.4f} - {i * 3 + 3.0:.4f}]\t{uid}\t{code}\t[2.5000, 2.5000, 2.5000]",
+                f"C-E1:\t{code.capitalize()};\t()",
+                "",
+            ]
             transcript.append(f"{uid} [{i * 3 + 1.5:08.4f}-{i * 3 + 3.0:08.4f}]: Line {i} of session {session}.")
             _tone(base / "sentences" / "wav" / dialog / f"{uid}.wav", rate=16_000, freq=200 + 20 * i)
         (base / "dialog" / "EmoEvaluation").mkdir(parents=True)
@@ -61,8 +69,13 @@ def test_ravdess_reads_names_resamples_and_groups_by_actor(tmp_path):
     src = tmp_path / "ravdess"
     for actor in (1, 2, 17, 22):
         for emotion in range(1, 9):
-            _tone(src / f"Actor_{actor:02d}" / f"03-01-{emotion:02d}-01-0{1 + emotion % 2}-01-{actor:02d}.wav",
-                  seconds=0.5, rate=48_000, channels=2, freq=150 + 10 * emotion)
+            _tone(
+                src / f"Actor_{actor:02d}" / f"03-01-{emotion:02d}-01-0{1 + emotion % 2}-01-{actor:02d}.wav",
+                seconds=0.5,
+                rate=48_000,
+                channels=2,
+                freq=150 + 10 * emotion,
+            )
     _tone(src / "Actor_01" / "03-02-03-01-01-01-01.wav", seconds=0.5, rate=48_000)  # song: left out
     rows = read_manifest(import_ravdess(src, tmp_path / "out", progress=False))
     assert len(rows) == 32
@@ -78,8 +91,7 @@ def test_ravdess_reads_names_resamples_and_groups_by_actor(tmp_path):
 def test_audioset_mood_keeps_single_mood_segments_with_files(tmp_path):
     src = tmp_path / "audioset"
     ids = [f"vid{i:02d}_-abcd" for i in range(12)]  # 11-character YouTube ids
-    lines = ["# Segments csv created Sun Mar  5 10:54:31 2017",
-             "# YTID, start_seconds, end_seconds, positive_labels"]
+    lines = ["# Segments csv created Sun Mar  5 10:54:31 2017", "# YTID, start_seconds, end_seconds, positive_labels"]
     moods = ["/t/dd00031", "/t/dd00032", "/t/dd00033", "/t/dd00034", "/t/dd00035", "/t/dd00036", "/t/dd00037"]
     for i, ytid in enumerate(ids):
         lines.append(f'{ytid}, {30 + i}.000, {40 + i}.000, "/m/04rlf,{moods[i % 7]}"')
@@ -101,7 +113,7 @@ def test_audioset_mood_keeps_single_mood_segments_with_files(tmp_path):
 
 def test_importers_name_what_is_wrong(tmp_path):
     (tmp_path / "empty").mkdir()
-    with pytest.raises(CorpusError, match="no Session1..Session5"):
+    with pytest.raises(CorpusError, match=r"no Session1..Session5"):
         import_iemocap(tmp_path / "empty", tmp_path / "o1")
     with pytest.raises(CorpusError, match="no Actor_XX"):
         import_ravdess(tmp_path / "empty", tmp_path / "o2")
@@ -125,7 +137,9 @@ def test_cli_reports_bad_arguments_with_non_zero_exit(tmp_path):
     runner = CliRunner()
     result = runner.invoke(main, ["corpus", "import", "timit", str(tmp_path), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2 and "'timit' is not one of" in result.output
-    result = runner.invoke(main, ["corpus", "import", "ravdess", str(tmp_path / "missing"), "--out", str(tmp_path / "o")])
+    result = runner.invoke(
+        main, ["corpus", "import", "ravdess", str(tmp_path / "missing"), "--out", str(tmp_path / "o")]
+    )
     assert result.exit_code == 2 and "does not exist" in result.output
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "x.txt").write_text("keep")
@@ -139,6 +153,8 @@ def test_cli_reports_bad_arguments_with_non_zero_exit(tmp_path):
 
 def test_cli_import_writes_the_layout(tmp_path):
     make_iemocap(tmp_path / "iemocap")
-    result = CliRunner().invoke(main, ["corpus", "import", "iemocap", str(tmp_path / "iemocap"), "--out", str(tmp_path / "o")])
+    result = CliRunner().invoke(
+        main, ["corpus", "import", "iemocap", str(tmp_path / "iemocap"), "--out", str(tmp_path / "o")]
+    )
     assert result.exit_code == 0, result.output
     assert len(read_manifest(tmp_path / "o" / "manifest.csv")) == 8

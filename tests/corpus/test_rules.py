@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import operator
 import random
 import statistics
 
@@ -12,20 +14,20 @@ import soundfile as sf
 from backend.core.domain.emotions import MUSIC_LABELS, SPEECH_LABELS
 from corpus import effects, sentences
 from corpus.arrange import DRUM_CHANNEL, PAD_CHANNEL, ScoreNotes, arrange, change_mode
-from ml.manifest import SPLITS, make_row, read_manifest, write_manifest
 from corpus.moods import STYLES, draw_arrangement
 from corpus.music import score_catalogue
 from corpus.plan import speaker_splits
+from corpus.prosody import RULES, Prosody, draw_prosody
 from corpus.songs import generate_song
 from corpus.speech import default_engines
-from corpus.prosody import RULES, Prosody, draw_prosody
 from corpus.splits import assign_groups, partition, split_counts
+from ml.manifest import SPLITS, make_row, read_manifest, write_manifest
 
 
 def test_partition_is_disjoint_complete_and_seeded():
     items = [f"s{i}" for i in range(100)] + ["s1"]
     parts = partition(items, seed=3)
-    assert sorted(sum(parts.values(), [])) == sorted(set(items))
+    assert sorted(functools.reduce(operator.iadd, parts.values(), [])) == sorted(set(items))
     assert [len(parts[s]) for s in SPLITS] == [70, 15, 15]
     assert partition(items, seed=3) == parts
     assert partition(items, seed=4) != parts
@@ -40,7 +42,7 @@ def test_split_counts_fill_every_split_or_refuse():
 def test_assign_groups_spreads_each_stratum_and_pools_small_ones():
     strata = {"big": [f"b{i}" for i in range(10)], "one": ["x"], "two": ["y", "z"]}
     assignment = assign_groups(strata, seed=0)
-    assert set(assignment) == set(sum(strata.values(), []))
+    assert set(assignment) == set(functools.reduce(operator.iadd, strata.values(), []))
     assert {assignment[g] for g in strata["big"]} == set(SPLITS)
     assert {assignment[g] for g in ("x", "y", "z")} == set(SPLITS)  # pooled, then partitioned
     assert assign_groups({"tiny": ["a", "b"]}, seed=0) == {"a": "train", "b": "train"}
@@ -71,7 +73,11 @@ def test_prosody_rules_separate_labels_on_average():
     assert rate["sad"] < rate["calm"] < rate["neutral"] < rate["angry"]
     assert loud["sad"] < loud["neutral"] < loud["angry"]
     assert statistics.mean(_draws("angry", "tension")) > 0.5 > statistics.mean(_draws("happy", "tension"))
-    assert statistics.mean(_draws("surprised", "final_bend_cents")) > 0 > statistics.mean(_draws("sad", "final_bend_cents"))
+    assert (
+        statistics.mean(_draws("surprised", "final_bend_cents"))
+        > 0
+        > statistics.mean(_draws("sad", "final_bend_cents"))
+    )
 
 
 def test_prosody_classes_overlap():
@@ -199,8 +205,10 @@ def test_set_level_hits_the_target_and_never_clips():
 
 
 def test_manifest_round_trip(tmp_path):
-    rows = [make_row("b", "music", "test", "scary", "bach/x.mxl", "music21+fluidsynth:FluidR3_GM"),
-            make_row("a", "speech", "train", "sad", "kal", "flite:kal", 'He said, "fine".')]
+    rows = [
+        make_row("b", "music", "test", "scary", "bach/x.mxl", "music21+fluidsynth:FluidR3_GM"),
+        make_row("a", "speech", "train", "sad", "kal", "flite:kal", 'He said, "fine".'),
+    ]
     path = write_manifest(rows, tmp_path / "manifest.csv")
     assert read_manifest(path) == sorted(rows, key=lambda r: r.path)
     (tmp_path / "bad.csv").write_text("path,label\nx,sad\n")

@@ -6,14 +6,15 @@ import numpy as np
 import pytest
 import torch
 
-from tests.corpus.pitch import median_pitch
 from corpus.effects import Acoustics
 from corpus.prosody import Prosody
 from corpus.speech import default_engines
 from corpus.utterances import SPEECH_RATE, Utterance, render_utterance
+from tests.corpus.pitch import median_pitch
 
-DRY = Acoustics(reverb=None, highpass_hz=40.0, lowpass_hz=7900.0, eq=(1000.0, 1.0, 0.0), noise_kind="white",
-                snr_db=60.0)
+DRY = Acoustics(
+    reverb=None, highpass_hz=40.0, lowpass_hz=7900.0, eq=(1000.0, 1.0, 0.0), noise_kind="white", snr_db=60.0
+)
 TEXT = "I never thought the evening would end like this."
 SHIFT = 4.0  # semitones down and up: the two renders should differ by 8
 # espeak-ng's -p scale depends on each variant's pitch range: the variants move between about

@@ -8,8 +8,8 @@ import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
-from s2m.cli import main
 from backend.core.domain.emotions import SPEECH_LABELS
+from s2m.cli import main
 
 from .synth import MUSIC_RATE, SPEECH_RATE, tone, write_tree
 

@@ -16,7 +16,9 @@ def test_scan_reads_labels_transcripts_and_skips_hidden_files(query_tree):
     assert transcripts["happy_1.wav"] is None
 
 
-@pytest.mark.parametrize("folder, labels, kind", [("joyful", SPEECH_LABELS, "speech"), ("neutral", MUSIC_LABELS, "music")])
+@pytest.mark.parametrize(
+    "folder, labels, kind", [("joyful", SPEECH_LABELS, "speech"), ("neutral", MUSIC_LABELS, "music")]
+)
 def test_unknown_label_folder_names_the_known_labels(tmp_path, folder, labels, kind):
     (tmp_path / folder).mkdir()
     (tmp_path / folder / "a.wav").write_bytes(b"x")
@@ -31,7 +33,7 @@ def test_empty_tree_and_stray_files_are_errors(tmp_path):
     with pytest.raises(DatasetError, match="no speech audio files"):
         scan_label_tree(tmp_path, SPEECH_LABELS, "speech")
     (tmp_path / "notes.wav").write_bytes(b"x")
-    with pytest.raises(DatasetError, match="notes.wav.*not inside a label folder"):
+    with pytest.raises(DatasetError, match=r"notes.wav.*not inside a label folder"):
         scan_label_tree(tmp_path, SPEECH_LABELS, "speech")
     with pytest.raises(DatasetError, match="does not exist"):
         scan_label_tree(tmp_path / "missing", SPEECH_LABELS, "speech")

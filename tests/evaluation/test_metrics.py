@@ -30,11 +30,13 @@ def test_rank_by_cosine_orders_by_angle_not_length():
 
 
 def test_rank_by_cosine_breaks_ties_by_catalogue_order():
-    assert metrics.rank_by_cosine(np.array([[1.0, 0.0]]), np.array([[1.0, 1.0], [0.0, 1.0], [2.0, 2.0]])).tolist() == [[0, 2, 1]]
+    assert metrics.rank_by_cosine(np.array([[1.0, 0.0]]), np.array([[1.0, 1.0], [0.0, 1.0], [2.0, 2.0]])).tolist() == [
+        [0, 2, 1]
+    ]
 
 
 def test_rank_by_cosine_refuses_mismatched_dimensions():
-    with pytest.raises(ValueError, match="shape|need"):
+    with pytest.raises(ValueError, match=r"shape|need"):
         metrics.rank_by_cosine(np.ones((2, 3)), np.ones((4, 2)))
 
 

@@ -6,8 +6,8 @@ import pytest
 
 from backend.core.audio import SilentAudioError
 from backend.core.domain.emotions import ALL_LABELS, MUSIC_LABELS, SPEECH_LABELS
-from tests.model.conftest import chord
 from ml.embedding.bundle import MODEL_FILES, load_model, write_untrained_model
+from tests.model.conftest import chord
 
 
 def test_untrained_model_dir_is_complete(untrained_dir):
@@ -64,7 +64,7 @@ def test_any_rate_channels_and_length(untrained, seconds, rate, channels):
 def test_batch_matches_single_tracks(untrained):
     clips = [(chord(3.0, 16000, seed=1), 16000), (chord(15.0, 44100, 2, seed=2), 44100)]
     batch = untrained.embed_music_batch(clips)
-    for (samples, rate), analysis in zip(clips, batch):
+    for (samples, rate), analysis in zip(clips, batch, strict=True):
         assert np.allclose(untrained.embed_music(samples, rate).vector, analysis.vector, atol=1e-5)
     assert untrained.embed_music_batch([]) == []
 

@@ -66,7 +66,7 @@ def test_emosim_takes_one_item_per_distinct_similarity():
     target = torch.tensor([[0.5, 0.5, 0.5, 1.0, 0.2], [0.3, 0.3, 0.3, 0.3, 0.3]])
     rows, columns = losses.emosim_pairs(target, gen())
     assert rows.tolist().count(0) == 3 and rows.tolist().count(1) == 1
-    picked = {float(target[r, c]) for r, c in zip(rows.tolist(), columns.tolist()) if r == 0}
+    picked = {float(target[r, c]) for r, c in zip(rows.tolist(), columns.tolist(), strict=True) if r == 0}
     assert sorted(picked) == pytest.approx([0.2, 0.5, 1.0])
 
 

@@ -10,8 +10,11 @@ from ml.training.data import BalancedSampler, Clip
 
 def clips(modality: str, labels: tuple[str, ...], per_label: int = 3) -> list[Clip]:
     silence = torch.zeros(8, dtype=torch.int16)
-    return [Clip(f"{modality}/{label}/{i}.wav", modality, "train", label, "", silence)
-            for label in labels for i in range(per_label)]
+    return [
+        Clip(f"{modality}/{label}/{i}.wav", modality, "train", label, "", silence)
+        for label in labels
+        for i in range(per_label)
+    ]
 
 
 def positive_pairs(nearest: bool, steps: int = 200) -> list[tuple[str, str, list[str]]]:
@@ -23,7 +26,7 @@ def positive_pairs(nearest: bool, steps: int = 200) -> list[tuple[str, str, list
     for _ in range(steps):
         batch = sampler.sample(16, 6, generator)
         moods = [music[j].label for j in batch.music]
-        for i, j in zip(batch.speech, batch.positive):
+        for i, j in zip(batch.speech, batch.positive, strict=True):
             pairs.append((speech[i].label, moods[j], moods))
     return pairs
 

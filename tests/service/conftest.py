@@ -43,7 +43,7 @@ def postgres_schema() -> Iterator[Callable[[], str]]:
     try:
         with admin.connect() as connection:
             connection.execute(text("SELECT 1"))
-    except Exception as exc:  # noqa: BLE001 - report whatever the driver raised
+    except Exception as exc:
         pytest.fail(f"PostgreSQL at TEST_DATABASE_URL={TEST_DATABASE_URL} is not reachable: {exc}")
     created: list[str] = []
 
@@ -138,7 +138,8 @@ FAULT_TASK_DELAY = 2.5
 @pytest.fixture(scope="session")
 def fault_stack(stack_settings: Callable[..., Settings]) -> Iterator[Stack]:
     """PostgreSQL + Redis with slow tasks and a short redelivery timeout, for killing workers mid-task."""
-    settings = stack_settings("postgres_redis", task_delay_seconds=FAULT_TASK_DELAY, broker_visibility_timeout=5,
-                              max_task_attempts=3)
+    settings = stack_settings(
+        "postgres_redis", task_delay_seconds=FAULT_TASK_DELAY, broker_visibility_timeout=5, max_task_attempts=3
+    )
     with running_stack("faults", settings, settings.data_dir) as running:
         yield running

@@ -18,8 +18,8 @@ from werkzeug.serving import make_server
 
 from backend.api.app import create_app
 from backend.core.config import Settings
-from s2m.local_stack import settings_environment
 from backend.core.services.context import ServiceContext
+from s2m.local_stack import settings_environment
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
@@ -45,8 +45,12 @@ def settings_env(settings: Settings) -> dict[str, str]:
 def run_cli(settings: Settings, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """Run ``s2m ARGS`` in a subprocess with ``settings`` as its environment."""
     return subprocess.run(
-        [sys.executable, "-m", "s2m.cli", *args], env=settings_env(settings), cwd=REPO_ROOT,
-        capture_output=True, text=True, timeout=timeout,
+        [sys.executable, "-m", "s2m.cli", *args],
+        env=settings_env(settings),
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -63,10 +67,29 @@ class WorkerProcess:
         self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "-Q", "ingest,query",
-                 "-c", "1", "-P", "prefork", "--without-mingle", "--without-gossip", "--without-heartbeat",
-                 "-l", "INFO"],
-                env=settings_env(self.settings), cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "workers.celery_app",
+                    "worker",
+                    "-Q",
+                    "ingest,query",
+                    "-c",
+                    "1",
+                    "-P",
+                    "prefork",
+                    "--without-mingle",
+                    "--without-gossip",
+                    "--without-heartbeat",
+                    "-l",
+                    "INFO",
+                ],
+                env=settings_env(self.settings),
+                cwd=REPO_ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group: kill() takes the pool children too
             )
         wait_until(lambda: " ready." in self.new_log() or self._exited(), timeout, 0.2, "the worker to start")
@@ -117,7 +140,7 @@ class ApiServer:
         self.base_url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> "ApiServer":
+    def __enter__(self) -> ApiServer:
         self.thread.start()
         return self
 

@@ -85,8 +85,25 @@ def speech_wav(emotion: str) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "speech.wav"
         subprocess.run(
-            ["espeak-ng", "-v", "en-us", "-s", str(speed), "-p", str(pitch), "-a", str(amplitude), "-g", str(gap), "-w", str(out), SENTENCES[emotion]],
-            check=True, capture_output=True, timeout=30,
+            [
+                "espeak-ng",
+                "-v",
+                "en-us",
+                "-s",
+                str(speed),
+                "-p",
+                str(pitch),
+                "-a",
+                str(amplitude),
+                "-g",
+                str(gap),
+                "-w",
+                str(out),
+                SENTENCES[emotion],
+            ],
+            check=True,
+            capture_output=True,
+            timeout=30,
         )
         if not out.is_file():  # espeak-ng exits 0 on some bad options without writing anything
             raise RuntimeError(f"espeak-ng wrote no audio for {emotion!r}")

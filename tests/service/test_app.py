@@ -37,15 +37,22 @@ def test_api_process_never_imports_torch(settings: Settings) -> None:
         from pathlib import Path
         from backend.api.app import create_app
         from backend.core.config import Settings
-        app = create_app(Settings(data_dir=Path({str(settings.data_dir)!r}), model_dir=Path({str(settings.model_dir)!r})))
+        data_dir, model_dir = Path({str(settings.data_dir)!r}), Path({str(settings.model_dir)!r})
+        app = create_app(Settings(data_dir=data_dir, model_dir=model_dir))
         client = app.test_client()
         assert client.post("/v1/search", json={{"emotion": "sad"}}).status_code == 200
         assert client.get("/readyz").status_code == 200
         heavy = sorted(m for m in ("torch", "torchaudio", "transformers", "ml.embedding.bundle") if m in sys.modules)
         print("heavy:", heavy)
     """)
-    result = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
-                            env={"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin"})
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin"},
+    )
     assert result.returncode == 0, result.stderr
     assert "heavy: []" in result.stdout
 
@@ -63,7 +70,9 @@ def test_openapi_document_covers_exactly_the_routes(settings: Settings) -> None:
     assert documented == served
     refs = {
         response["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
-        for ops in document["paths"].values() for op in ops.values() for response in op["responses"].values()
+        for ops in document["paths"].values()
+        for op in ops.values()
+        for response in op["responses"].values()
         if "application/json" in response.get("content", {}) and "schema" in response["content"]["application/json"]
     }
     assert refs <= set(document["components"]["schemas"])
@@ -84,6 +93,7 @@ def test_emotions_come_from_the_database_and_match_the_domain(settings: Settings
 def test_concurrent_uploads_of_the_same_audio_make_one_track(settings: Settings) -> None:
     data = music_wav("bright", 7)
     with ApiServer(settings) as api:
+
         def post(_: int) -> requests.Response:
             return requests.post(api.base_url + "/v1/tracks", files={"file": ("t.wav", data)}, timeout=60)
 
@@ -108,8 +118,13 @@ def test_local_qdrant_folder_is_shared_by_several_processes(tmp_path: Path) -> N
             store.upsert("tracks__shared", [TrackPoint(uuid.uuid4(), [1.0] + [0.0] * 63, "sad", 0.2, 0.3, ("t",))])
     """)
     writers = [
-        subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], cwd=REPO_ROOT,
-                         env={"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin"}, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(tmp_path)],
+            cwd=REPO_ROOT,
+            env={"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin"},
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(2)
     ]
     errors = [writer.communicate(timeout=120)[1] for writer in writers]

@@ -36,8 +36,16 @@ def catalogue(stack: Stack) -> list[dict[str, Any]]:
             data = music_wav(mood, variant)
             tags = f"{mood},{'even' if variant % 2 == 0 else 'odd'}"
             response = _post_track(stack, data, title=f"{mood} {variant}", artist="synth", tags=tags)
-            entries.append({"mood": mood, "data": data, "tags": tags.split(","), "status_code": response.status_code,
-                            "location": response.headers.get("Location"), "body": response.json()})
+            entries.append(
+                {
+                    "mood": mood,
+                    "data": data,
+                    "tags": tags.split(","),
+                    "status_code": response.status_code,
+                    "location": response.headers.get("Location"),
+                    "body": response.json(),
+                }
+            )
     for entry in entries:
         entry["track"] = stack.wait_track(entry["body"]["id"])
     return entries
@@ -108,8 +116,11 @@ def test_speech_of_each_emotion_gets_ranked_tracks(
         ready_ids = {str(i) for i in session.scalars(select(Track.id).where(Track.status == "ready"))}
     locations = {}
     for emotion, clip in speech_clips.items():
-        response = stack.http.post(stack.url("/v1/recommendations"), files={"file": (f"{emotion}.wav", clip)},
-                                   data={"limit": str(LIMIT), "transcript": ""})
+        response = stack.http.post(
+            stack.url("/v1/recommendations"),
+            files={"file": (f"{emotion}.wav", clip)},
+            data={"limit": str(LIMIT), "transcript": ""},
+        )
         assert response.status_code == 202, response.text
         assert response.json()["status"] == "queued"
         locations[emotion] = response.headers["Location"]
@@ -159,9 +170,16 @@ def test_recommendation_filters_hold(
     excluded = dark[0]["id"]
     arousal_min = sorted(t["arousal"] for t in dark)[1]
     response = stack.http.post(
-        stack.url("/v1/recommendations"), files={"file": ("sad.wav", speech_clips["sad"])},
-        data={"limit": "3", "tags": "dark, even", "exclude": excluded, "arousal_min": str(arousal_min),
-              "valence_min": "0", "valence_max": "1"},
+        stack.url("/v1/recommendations"),
+        files={"file": ("sad.wav", speech_clips["sad"])},
+        data={
+            "limit": "3",
+            "tags": "dark, even",
+            "exclude": excluded,
+            "arousal_min": str(arousal_min),
+            "valence_min": "0",
+            "valence_max": "1",
+        },
     )
     assert response.status_code == 202, response.text
     body = stack.http.get(stack.url(response.headers["Location"]), params={"wait": 60}).json()

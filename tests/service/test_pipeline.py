@@ -66,7 +66,9 @@ def test_attempts_run_out_and_the_reason_is_kept(worker: WorkerContext) -> None:
         session.commit()
     assert pipeline.embed_track(worker, track_id) == "failed"
     row = _row(worker, track_id)
-    assert row.status == "failed" and row.error.startswith(f"gave up after {worker.settings.max_task_attempts} attempts")
+    assert row.status == "failed" and row.error.startswith(
+        f"gave up after {worker.settings.max_task_attempts} attempts"
+    )
 
 
 def test_audio_that_goes_missing_fails_with_the_reason(worker: WorkerContext) -> None:
@@ -82,9 +84,9 @@ def test_a_transient_error_is_raised_for_retry_and_noted_on_the_row(worker: Work
     impatient = WorkerContext(settings)
     track_id = _ingest(impatient.services, music_wav("dark", 2))
     settings.resolved_qdrant_path.mkdir(parents=True, exist_ok=True)
-    with portalocker.Lock(settings.resolved_qdrant_path / ".s2m-access.lock", mode="a"):
-        with pytest.raises(pipeline.TRANSIENT):
-            pipeline.embed_track(impatient, track_id)
+    lock = portalocker.Lock(settings.resolved_qdrant_path / ".s2m-access.lock", mode="a")
+    with lock, pytest.raises(pipeline.TRANSIENT):
+        pipeline.embed_track(impatient, track_id)
     row = _row(impatient, track_id)
     assert (row.status, row.attempts) == ("processing", 1)
     assert row.error.startswith("retrying after") and "Lock" in row.error

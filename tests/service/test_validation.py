@@ -25,8 +25,13 @@ from backend.core.storage.models import RecommendationRequest, Track
 from tests.service.synth import music_clip, wav_bytes
 
 RATE = 16000
-LIMITS = dict(max_upload_bytes=300_000, max_track_seconds=5.0, max_speech_seconds=4.0, min_audio_seconds=0.5,
-              max_wait_seconds=0.5)
+LIMITS = {
+    "max_upload_bytes": 300_000,
+    "max_track_seconds": 5.0,
+    "max_speech_seconds": 4.0,
+    "min_audio_seconds": 0.5,
+    "max_wait_seconds": 0.5,
+}
 
 
 def _tone(seconds: float, amplitude: float = 0.3) -> np.ndarray:
@@ -88,8 +93,9 @@ def _error(response: Any, status: int, code: str | None = None) -> str:
 
 
 def _upload(client: FlaskClient, path: str, data: bytes, **fields: Any) -> Any:
-    return client.post(path, data={"file": (io.BytesIO(data), "clip.wav"), **fields},
-                       content_type="multipart/form-data")
+    return client.post(
+        path, data={"file": (io.BytesIO(data), "clip.wav"), **fields}, content_type="multipart/form-data"
+    )
 
 
 @pytest.mark.parametrize("path", ["/v1/tracks", "/v1/recommendations"])
@@ -134,8 +140,11 @@ def music_wav_short() -> bytes:
 
 
 def test_a_field_given_twice_is_422(client: FlaskClient) -> None:
-    response = client.post("/v1/tracks", data={"file": (io.BytesIO(GOOD), "a.wav"), "title": ["a", "b"]},
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/v1/tracks",
+        data={"file": (io.BytesIO(GOOD), "a.wav"), "title": ["a", "b"]},
+        content_type="multipart/form-data",
+    )
     assert "given 2 times" in _error(response, 422)
 
 

@@ -54,12 +54,13 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300)
     """Run ``s2m ARGS`` as a subprocess of this interpreter, the repository on its path."""
     environ = {**os.environ, **(env or {})}
     environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), environ.get("PYTHONPATH")]))
-    return subprocess.run([sys.executable, "-m", "s2m.cli", *args], capture_output=True, text=True,
-                          env=environ, timeout=timeout, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "s2m.cli", *args], capture_output=True, text=True, env=environ, timeout=timeout, cwd=ROOT
+    )
 
 
 @pytest.fixture(scope="session")
-def stack(stack_settings):
+def stack(stack_settings):  # noqa: F811 - the service team's stack_settings, used here
     """The service team's production-shaped stack: PostgreSQL, Redis, a real Celery worker, the API."""
     settings = stack_settings("postgres_redis")
     with running_stack("ship", settings, settings.data_dir) as running:
@@ -69,8 +70,8 @@ def stack(stack_settings):
 @pytest.fixture(scope="session")
 def catalogue(stack, tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
     """Six synthesised tracks, ingested and embedded through the bulk-ingest code."""
-    from s2m.client import ApiClient
     from s2m.bulk_ingest import ingest_paths, wait_until_embedded
+    from s2m.client import ApiClient
 
     folder = tmp_path_factory.mktemp("ship-catalogue")
     files = [write_music(folder / f"piece{seed}.wav", seed=100 + seed) for seed in range(6)]

@@ -21,8 +21,12 @@ def s2m(*args: str):
 def create_track_posts(url: str) -> float:
     """How many POST /v1/tracks the API has answered so far (read from its /metrics)."""
     text = requests.get(f"{url}/metrics", timeout=10).text
-    return sum(float(value) for value in re.findall(
-        r'^s2m_http_requests_total\{[^}]*endpoint="tracks.create_track"[^}]*\} (\S+)$', text, re.M))
+    return sum(
+        float(value)
+        for value in re.findall(
+            r'^s2m_http_requests_total\{[^}]*endpoint="tracks.create_track"[^}]*\} (\S+)$', text, re.M
+        )
+    )
 
 
 def track_count(url: str) -> int:
@@ -58,8 +62,17 @@ def test_ingest_walks_folders_reports_failures_and_resumes_by_hash(stack, tmp_pa
     # The same audio under another name is skipped too; new audio is ingested.
     shutil.copy(library / "three.wav", tmp_path / "copy-of-three.wav")
     new = write_music(tmp_path / "four.wav", seed=4)
-    mixed = s2m("ingest", str(tmp_path / "copy-of-three.wav"), str(new), "--api", stack.base_url,
-                    "--tags", "live, test", "--artist", "Synth")
+    mixed = s2m(
+        "ingest",
+        str(tmp_path / "copy-of-three.wav"),
+        str(new),
+        "--api",
+        stack.base_url,
+        "--tags",
+        "live, test",
+        "--artist",
+        "Synth",
+    )
     assert mixed.exit_code == 0, mixed.output
     assert "ingested 1, skipped 1 (already in the catalogue), failed 0" in mixed.stdout
     tagged = requests.get(f"{stack.base_url}/v1/tracks", params={"tag": "live"}, timeout=10).json()["items"]
@@ -96,8 +109,19 @@ def test_recommend_prints_ranked_tracks_and_honours_filters(stack, catalogue, tm
 
     wanted = catalogue[0]["emotion"]
     excluded = catalogue[0]["id"]
-    filtered = json.loads(s2m("recommend", str(speech), "--api", stack.base_url, "--emotions", f" {wanted} ,",
-                                  "--exclude", excluded, "--json").stdout)
+    filtered = json.loads(
+        s2m(
+            "recommend",
+            str(speech),
+            "--api",
+            stack.base_url,
+            "--emotions",
+            f" {wanted} ,",
+            "--exclude",
+            excluded,
+            "--json",
+        ).stdout
+    )
     assert filtered["results"] and {r["emotion"] for r in filtered["results"]} == {wanted}
     assert excluded not in {r["track_id"] for r in filtered["results"]}
 

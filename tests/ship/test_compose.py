@@ -41,9 +41,23 @@ def test_docker_compose_config_validates_with_every_profile(tmp_path):
     if command is None:
         pytest.skip("neither `docker compose` nor `docker-compose` is installed (scripts/setup.sh installs it)")
     result = subprocess.run(
-        [*command, "--project-directory", str(ROOT), "-f", str(COMPOSE_FILE), "--env-file", str(ENV_EXAMPLE),
-         "--profile", "gpu", "--profile", "cpu", "config"],
-        capture_output=True, text=True, cwd=tmp_path,
+        [
+            *command,
+            "--project-directory",
+            str(ROOT),
+            "-f",
+            str(COMPOSE_FILE),
+            "--env-file",
+            str(ENV_EXAMPLE),
+            "--profile",
+            "gpu",
+            "--profile",
+            "cpu",
+            "config",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
     resolved = yaml.safe_load(result.stdout)
@@ -57,10 +71,13 @@ def test_docker_compose_config_rejects_a_broken_file(tmp_path):
     if command is None:
         pytest.skip("neither `docker compose` nor `docker-compose` is installed")
     broken = tmp_path / "docker-compose.yml"
-    broken.write_text(COMPOSE_FILE.read_text().replace("    healthcheck:\n      test: [\"CMD\", \"redis-cli\", \"ping\"]",
-                                                         "    healthcheck:\n      tset: [\"CMD\", \"redis-cli\", \"ping\"]"))
-    result = subprocess.run([*command, "-f", str(broken), "config", "-q"], capture_output=True, text=True,
-                            cwd=tmp_path)
+    broken.write_text(
+        COMPOSE_FILE.read_text().replace(
+            '    healthcheck:\n      test: ["CMD", "redis-cli", "ping"]',
+            '    healthcheck:\n      tset: ["CMD", "redis-cli", "ping"]',
+        )
+    )
+    result = subprocess.run([*command, "-f", str(broken), "config", "-q"], capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode != 0
     assert "tset" in result.stderr
 

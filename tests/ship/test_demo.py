@@ -26,13 +26,18 @@ def tiny_corpus(tmp_path_factory: pytest.TempPathFactory):
     for seed, label in enumerate(MUSIC_LABELS):
         for split in ("test", "valid", "train"):
             path = write_music(root / "music" / split / label / f"{label}-{split}.wav", seed=seed * 10 + len(split))
-            rows.append({"path": path.relative_to(root).as_posix(), "modality": "music", "split": split, "label": label})
+            rows.append(
+                {"path": path.relative_to(root).as_posix(), "modality": "music", "split": split, "label": label}
+            )
     for seed, label in enumerate(SPEECH_LABELS):
         path = write_speech(root / "speech" / "test" / label / f"{label}-query.wav", seed=50 + seed)
         rows.append({"path": path.relative_to(root).as_posix(), "modality": "speech", "split": "test", "label": label})
     with (root / "manifest.csv").open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["path", "modality", "split", "label", "valence", "arousal",
-                                                    "group", "source", "transcript"], restval="")
+        writer = csv.DictWriter(
+            handle,
+            fieldnames=["path", "modality", "split", "label", "valence", "arousal", "group", "source", "transcript"],
+            restval="",
+        )
         writer.writeheader()
         writer.writerows(rows)
     return root
@@ -41,9 +46,26 @@ def tiny_corpus(tmp_path_factory: pytest.TempPathFactory):
 def test_demo_ingests_queries_each_emotion_serves_and_stops_cleanly(tiny_corpus, model_dir, tmp_path):
     environ = {**os.environ, "MODEL_DIR": str(model_dir), "PYTHONPATH": str(ROOT)}
     demo = subprocess.Popen(
-        [sys.executable, "-m", "s2m.cli", "demo", "--corpus", str(tiny_corpus), "--work-dir", str(tmp_path),
-         "--port", "0", "--queries", ",".join(SPEECH_LABELS), "--serve"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environ, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "s2m.cli",
+            "demo",
+            "--corpus",
+            str(tiny_corpus),
+            "--work-dir",
+            str(tmp_path),
+            "--port",
+            "0",
+            "--queries",
+            ",".join(SPEECH_LABELS),
+            "--serve",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environ,
+        cwd=ROOT,
     )
     lines = []
     try:

@@ -8,9 +8,9 @@ import re
 
 import requests
 
-from s2m.client import ApiClient
-from s2m.bulk_ingest import ingest_paths, wait_until_embedded
 from backend.core.logging import configure_logging, log_context
+from s2m.bulk_ingest import ingest_paths, wait_until_embedded
+from s2m.client import ApiClient
 from tests.ship.conftest import write_music
 
 

@@ -18,8 +18,11 @@ def test_the_two_commands_are_the_first_code_blocks():
 
 
 def test_ci_runs_exactly_the_readme_test_command():
-    commands = [line for line in (ROOT / ".ci" / "run").read_text().splitlines()
-                if line.strip() and not line.startswith(("#", "set ", "cd "))]
+    commands = [
+        line
+        for line in (ROOT / ".ci" / "run").read_text().splitlines()
+        if line.strip() and not line.startswith(("#", "set ", "cd "))
+    ]
     assert commands == ["bash scripts/test.sh"]
 
 

@@ -40,11 +40,25 @@ EMOTIONS: dict[str, Emotion] = {
 
 # Labels a speech clip can carry (IEMOCAP's four plus the RAVDESS ones our corpus can render).
 SPEECH_LABELS: tuple[str, ...] = (
-    "angry", "happy", "sad", "neutral", "calm", "fearful", "surprised", "disgust",
+    "angry",
+    "happy",
+    "sad",
+    "neutral",
+    "calm",
+    "fearful",
+    "surprised",
+    "disgust",
 )
 # Labels a music track can carry (AudioSet's music moods, plus calm for neutral speech).
 MUSIC_LABELS: tuple[str, ...] = (
-    "happy", "funny", "sad", "tender", "exciting", "angry", "scary", "calm",
+    "happy",
+    "funny",
+    "sad",
+    "tender",
+    "exciting",
+    "angry",
+    "scary",
+    "calm",
 )
 # Every label the product knows, in a stable order (speech first, then music-only labels).
 ALL_LABELS: tuple[str, ...] = tuple(dict.fromkeys(SPEECH_LABELS + MUSIC_LABELS))

@@ -72,14 +72,14 @@ class TrackFilters(BaseModel):
         return [check_label(label) for label in value]
 
     @model_validator(mode="after")
-    def _ordered_ranges(self) -> "TrackFilters":
+    def _ordered_ranges(self) -> TrackFilters:
         for axis in ("valence", "arousal"):
             low, high = getattr(self, f"{axis}_min"), getattr(self, f"{axis}_max")
             if low is not None and high is not None and low > high:
                 raise ValueError(f"{axis}_min ({low}) is above {axis}_max ({high})")
         return self
 
-    def filters_only(self) -> "TrackFilters":
+    def filters_only(self) -> TrackFilters:
         """Return just the filter fields (subclasses add query fields)."""
         return TrackFilters.model_validate(self.model_dump(include=set(TrackFilters.model_fields)))
 
@@ -106,7 +106,7 @@ class SearchQuery(TrackFilters):
         return None if value is None else check_label(value)
 
     @model_validator(mode="after")
-    def _one_mode(self) -> "SearchQuery":
+    def _one_mode(self) -> SearchQuery:
         if (self.valence is None) != (self.arousal is None):
             raise ValueError("valence and arousal must be given together")
         modes = [self.emotion is not None, self.valence is not None, self.like_track is not None]

@@ -24,7 +24,7 @@ class ServiceContext:
     ensured_collections: set[str] = field(default_factory=set)
 
     @classmethod
-    def from_settings(cls, settings: Settings, queue: TaskQueue | None = None) -> "ServiceContext":
+    def from_settings(cls, settings: Settings, queue: TaskQueue | None = None) -> ServiceContext:
         return cls(
             settings=settings,
             db=Database.from_settings(settings),

@@ -29,7 +29,9 @@ class RequeueReport:
     not_sent: list[uuid.UUID] = field(default_factory=list)  # the broker was unreachable
 
 
-def requeue(ctx: ServiceContext, now: datetime, older_than_seconds: float, include_failed: bool = False) -> RequeueReport:
+def requeue(
+    ctx: ServiceContext, now: datetime, older_than_seconds: float, include_failed: bool = False
+) -> RequeueReport:
     """Enqueue again the work that has waited longer than ``older_than_seconds`` (and failed work, if asked).
 
     Failed work gets a fresh set of attempts; pending work keeps its count, so a poison item still
@@ -131,8 +133,11 @@ def reindex(
     analyses: dict[uuid.UUID, ClipAnalysis] = {}
     while True:
         with ctx.db.session() as session:
-            todo = [tid for tid in session.scalars(select(Track.id).where(Track.status == READY).order_by(Track.id))
-                    if tid not in analyses]
+            todo = [
+                tid
+                for tid in session.scalars(select(Track.id).where(Track.status == READY).order_by(Track.id))
+                if tid not in analyses
+            ]
         if not todo:
             break
         announce(len(todo))
@@ -140,9 +145,9 @@ def reindex(
             with ctx.db.session() as session:
                 tracks = list(session.scalars(select(Track).where(Track.id.in_(chunk))))
             results = embed_tracks(tracks)
-            points = [TrackPoint.from_analysis(t.id, a, t.tags) for t, a in zip(tracks, results)]
+            points = [TrackPoint.from_analysis(t.id, a, t.tags) for t, a in zip(tracks, results, strict=True)]
             ctx.vectors.upsert(target.collection, points)
-            analyses.update((track.id, analysis) for track, analysis in zip(tracks, results))
+            analyses.update((track.id, analysis) for track, analysis in zip(tracks, results, strict=True))
             progress(len(tracks))
     report.embedded = len(analyses)
     report.requeued = _switch(ctx, target, analyses)

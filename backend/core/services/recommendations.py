@@ -25,7 +25,9 @@ def create_recommendation_request(
     ctx: ServiceContext, data: bytes, form: RecommendationForm
 ) -> tuple[RecommendationRequest, bool]:
     """Validate and store the speech clip, commit the request, enqueue it; return it and whether it was enqueued."""
-    accepted = accept_audio(data, min_seconds=ctx.settings.min_audio_seconds, max_seconds=ctx.settings.max_speech_seconds)
+    accepted = accept_audio(
+        data, min_seconds=ctx.settings.min_audio_seconds, max_seconds=ctx.settings.max_speech_seconds
+    )
     sha256 = ctx.media.put(MEDIA_KIND, data)
     request = RecommendationRequest(
         status=QUEUED,

@@ -71,5 +71,6 @@ def search(ctx: ServiceContext, query: SearchQuery) -> list[dict[str, Any]]:
 def _require_ready_track(ctx: ServiceContext, track_id: uuid.UUID) -> None:
     track = get_row(ctx, Track, track_id, "track")
     if track.status != READY:
-        raise InvalidInputError(f"track '{track_id}' is {track.status}, not ready: it has no embedding yet",
-                                code="track_not_ready")
+        raise InvalidInputError(
+            f"track '{track_id}' is {track.status}, not ready: it has no embedding yet", code="track_not_ready"
+        )

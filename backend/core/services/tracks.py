@@ -47,7 +47,9 @@ def ingest_track(ctx: ServiceContext, data: bytes, metadata: TrackMetadata) -> I
     existing = _find_by_sha(ctx, sha256)
     if existing is not None:
         return IngestResult(existing, created=False, enqueued=False)
-    accepted = accept_audio(data, min_seconds=ctx.settings.min_audio_seconds, max_seconds=ctx.settings.max_track_seconds)
+    accepted = accept_audio(
+        data, min_seconds=ctx.settings.min_audio_seconds, max_seconds=ctx.settings.max_track_seconds
+    )
     # The file goes first and the row second, so a committed row always has its audio.
     ctx.media.put(MEDIA_KIND, data)
     track = Track(

@@ -68,14 +68,19 @@ class TrackPoint:
     tags: Sequence[str] = ()
 
     @classmethod
-    def from_analysis(cls, track_id: uuid.UUID, analysis: ClipAnalysis, tags: Sequence[str]) -> "TrackPoint":
+    def from_analysis(cls, track_id: uuid.UUID, analysis: ClipAnalysis, tags: Sequence[str]) -> TrackPoint:
         return cls(track_id, analysis.vector, analysis.label, analysis.valence, analysis.arousal, tuple(tags))
 
     def to_point(self) -> qm.PointStruct:
         return qm.PointStruct(
             id=str(self.track_id),
             vector={EMOTION_VECTOR: list(map(float, self.embedding)), VA_VECTOR: [self.valence, self.arousal]},
-            payload={"emotion": self.emotion, "valence": self.valence, "arousal": self.arousal, "tags": list(self.tags)},
+            payload={
+                "emotion": self.emotion,
+                "valence": self.valence,
+                "arousal": self.arousal,
+                "tags": list(self.tags),
+            },
         )
 
 
@@ -150,7 +155,7 @@ class VectorStore:
         self._thread_lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "VectorStore":
+    def from_settings(cls, settings: Settings) -> VectorStore:
         return cls(
             url=settings.qdrant_url,
             api_key=settings.qdrant_api_key,
@@ -293,4 +298,3 @@ class VectorStore:
             score = 1.0 - point.score if isinstance(query, PointQuery) else point.score
             hits.append(Hit(track_id=uuid.UUID(str(point.id)), score=float(score), payload=dict(point.payload or {})))
         return hits
-
