@@ -25,15 +25,19 @@ fi
 
 PYTHON="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+# Installed without their declared dependencies: musicnn pins numpy<1.17 and TensorFlow 1.x, which
+# cannot install on Python 3.11; we only read the checkpoint files it ships (ml/pretrained/).
+NO_DEPS_PACKAGES=(musicnn==0.1.0)
 stamp=".venv/.s2m-installed"
-want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+want="$({ cat pyproject.toml; printf '%s\n' "${NO_DEPS_PACKAGES[@]}"; } | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: installing Python packages into .venv (torch is large: a few minutes the first time)"
   .venv/bin/pip install -q --upgrade pip setuptools wheel
   .venv/bin/pip install -q -e ".[worker,corpus,test]"
+  .venv/bin/pip install -q --no-deps "${NO_DEPS_PACKAGES[@]}"
   echo "$want" > "$stamp"
 else
   # Editable install metadata can go missing in a fresh clone that reuses a venv.
-  .venv/bin/python -c "import backend, workers" 2>/dev/null || .venv/bin/pip install -q --no-deps -e .
+  .venv/bin/python -c "import backend, workers, ml" 2>/dev/null || .venv/bin/pip install -q --no-deps -e .
 fi
 echo "setup: done"
