@@ -15,7 +15,7 @@ penultimate (and cnn1-3) features for every patch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 
 import torch
 import torchaudio
@@ -163,8 +163,18 @@ class _FrequencyPooledConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = F.pad(x, (0, 0, *self.time_padding))
-        x = self.norm(F.relu(self.conv(x)))  # (batch, filters, frames, remaining bins)
-        return x.amax(dim=3)
+        if self.training:  # batch statistics are taken before pooling, as in training
+            return self.norm(F.relu(self.conv(x))).amax(dim=3)
+        # In eval mode ReLU then batch norm is monotone per channel: increasing where the norm's
+        # scale (gamma) is >= 0, decreasing where it is negative. So the max over bins can be
+        # taken on the raw conv output (the max for increasing channels, the min for decreasing
+        # ones: the max of the negated output, computed exactly by negating those filters), and
+        # ReLU and norm then run on a tensor `bins` times smaller. Same values, about 2x faster.
+        norm = self.norm
+        sign = torch.where(norm.weight >= 0, 1.0, -1.0)  # (filters,)
+        signed = F.conv2d(x, self.conv.weight * sign[:, None, None, None], self.conv.bias * sign)
+        pooled = signed.amax(dim=3) * sign[:, None]  # (batch, filters, frames)
+        return F.batch_norm(F.relu(pooled), norm.running_mean, norm.running_var, norm.weight, norm.bias, False, 0.0, norm.eps)
 
 
 class _MidendLayer(nn.Module):
@@ -209,6 +219,7 @@ class Musicnn(nn.Module):
         self.dense = nn.Linear(2 * c.midend_channels, c.backend_units)
         self.dense_norm = nn.BatchNorm1d(c.backend_units, eps=eps)
         self.classifier = nn.Linear(c.backend_units, len(c.tags))
+        self.patches_per_pass = 2  # eval mode: patches per pass through the network (speed only)
 
     def forward(self, patches: torch.Tensor) -> MusicnnOutput:
         c = self.config
@@ -216,6 +227,15 @@ class Musicnn(nn.Module):
             raise ValueError(f"Musicnn wants log-mel patches (patches, frames, {c.n_mels}), got {tuple(patches.shape)}")
         if patches.shape[1] < 1:
             raise ValueError("Musicnn got patches of 0 frames")
+        if self.training or patches.shape[0] <= self.patches_per_pass:
+            return self._forward(patches)
+        # Each patch's timbral conv output is about 9 MB; a few patches per pass keep it in
+        # cache (on one core, 10 patches at once cost 1.7x more per patch) and bound the memory
+        # of a whole track. Eval-mode patches are independent, so the outputs are the same.
+        parts = [self._forward(chunk) for chunk in patches.split(self.patches_per_pass)]
+        return MusicnnOutput(**{f.name: torch.cat([getattr(part, f.name) for part in parts]) for f in fields(MusicnnOutput)})
+
+    def _forward(self, patches: torch.Tensor) -> MusicnnOutput:
         x = self.input_norm(patches.unsqueeze(1))  # (patches, 1, frames, n_mels)
         frontend = torch.cat([branch(x) for branch in [*self.timbral, *self.temporal]], dim=1)  # (patches, 561, frames)
         first = self.midend[0](frontend)  # (patches, 64, frames)

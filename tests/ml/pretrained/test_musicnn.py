@@ -151,3 +151,28 @@ def test_untrained_model_builds_from_its_config():
     assert output.taggram.shape == (2, 2) and output.penultimate.shape == (2, 200) and output.max_pool.shape == (2, 753)
     with pytest.raises(ValueError, match="at least one tag"):
         MusicnnConfig(tags=())
+
+
+def test_pooling_before_the_norm_gives_the_literal_graph_order(musicnn_models):
+    """Eval mode pools the raw conv output first (negated filters where gamma < 0); same values as conv -> ReLU -> norm -> max."""
+    model = musicnn_models["MSD_musicnn"]
+    x = model.input_norm(torch.randn(2, 187, 96, generator=torch.Generator().manual_seed(0)).unsqueeze(1) * 2 + 1)
+    with torch.inference_mode():
+        for branch in [*model.timbral, *model.temporal]:
+            assert bool((branch.norm.weight < 0).any()) and bool((branch.norm.weight > 0).any())
+            literal = branch.norm(torch.relu(branch.conv(torch.nn.functional.pad(x, (0, 0, *branch.time_padding))))).amax(dim=3)
+            assert_close(branch(x), literal, max_abs=1e-5 * float(literal.abs().max()), what="pooled-first branch")
+
+
+def test_patches_per_pass_does_not_change_outputs(musicnn_models):
+    model = musicnn_models["MTT_musicnn"]
+    patches = torch.randn(5, 187, 96, generator=torch.Generator().manual_seed(1)) + 2
+    with torch.inference_mode():
+        chunked = model(patches)  # passes of 2, 2, 1
+        model.patches_per_pass = 5
+        try:
+            whole = model(patches)
+        finally:
+            model.patches_per_pass = 2
+    for name in OUTPUTS:
+        assert_close(getattr(chunked, name), getattr(whole, name), max_abs=1e-4, what=name)
