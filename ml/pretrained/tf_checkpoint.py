@@ -113,9 +113,13 @@ def read_tf_checkpoint(
         if keep is not None and not keep(name):
             continue
         if entry.sliced:
-            raise ValueError(f"{index_path}: tensor {name!r} is partitioned into slices, which this reader does not read")
+            raise ValueError(
+                f"{index_path}: tensor {name!r} is partitioned into slices, which this reader does not read"
+            )
         if entry.dtype not in TF_DTYPES:
-            raise ValueError(f"{index_path}: tensor {name!r} has TensorFlow dtype {entry.dtype}, which this reader does not read")
+            raise ValueError(
+                f"{index_path}: tensor {name!r} has TensorFlow dtype {entry.dtype}, which this reader does not read"
+            )
         if not 0 <= entry.shard_id < num_shards:
             raise ValueError(f"{index_path}: tensor {name!r} names shard {entry.shard_id} of {num_shards}")
         if entry.shard_id not in shards:
@@ -135,7 +139,9 @@ def _tensor(entry: BundleEntry, shard: bytes, prefix: str, num_shards: int, name
     for dim in entry.shape:
         count *= dim
     if entry.size != count * dtype.itemsize:
-        raise ValueError(f"{shard_name}: tensor {name!r} of shape {entry.shape} ({dtype_name}) cannot take {entry.size} bytes")
+        raise ValueError(
+            f"{shard_name}: tensor {name!r} of shape {entry.shape} ({dtype_name}) cannot take {entry.size} bytes"
+        )
     if entry.offset + entry.size > len(shard):
         raise ValueError(
             f"{shard_name}: truncated: tensor {name!r} ends at byte {entry.offset + entry.size}, "

@@ -108,7 +108,7 @@ class WhisperFrontend(nn.Module):
 
     @property
     def max_samples(self) -> int:
-        return int(round(self.config.max_seconds * self.config.sample_rate))
+        return round(self.config.max_seconds * self.config.sample_rate)
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
         c = self.config
@@ -192,7 +192,9 @@ class WhisperEncoder(nn.Module):
         """Run the convolutions and the first ``num_layers`` layers (default: all of them)."""
         c = self.config
         if mel.dim() != 3 or mel.shape[1] != c.n_mels:
-            raise ValueError(f"WhisperEncoder wants log-mel of shape (batch, {c.n_mels}, frames), got {tuple(mel.shape)}")
+            raise ValueError(
+                f"WhisperEncoder wants log-mel of shape (batch, {c.n_mels}, frames), got {tuple(mel.shape)}"
+            )
         if not 1 <= mel.shape[2] <= 2 * c.n_positions:
             raise ValueError(f"WhisperEncoder takes 1 to {2 * c.n_positions} frames, got {mel.shape[2]}")
         num_layers = c.layers if num_layers is None else num_layers

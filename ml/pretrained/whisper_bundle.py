@@ -42,7 +42,9 @@ def whisper_encoder_state_dict(model: CTranslate2Model, config: WhisperEncoderCo
     """Map a ``WhisperSpec``'s encoder variables onto ``WhisperEncoder(config)``'s parameter names."""
     names = dict(_TOP_NAMES)
     for index in range(config.layers):
-        names.update({f"layers.{index}.{ours}": f"encoder/layer_{index}/{theirs}" for ours, theirs in _LAYER_NAMES.items()})
+        names.update(
+            {f"layers.{index}.{ours}": f"encoder/layer_{index}/{theirs}" for ours, theirs in _LAYER_NAMES.items()}
+        )
     if config.final_layer_norm:
         names.update(_FINAL_NORM_NAMES)
     missing = sorted(theirs for theirs in names.values() if theirs not in model.tensors)

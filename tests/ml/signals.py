@@ -13,7 +13,7 @@ RATE = 16000
 
 
 def _time(seconds: float) -> np.ndarray:
-    return np.arange(int(round(seconds * RATE))) / RATE
+    return np.arange(round(seconds * RATE)) / RATE
 
 
 def _fade(signal: np.ndarray, seconds: float = 0.01) -> np.ndarray:
@@ -47,7 +47,7 @@ def voiced_tones(seconds: float, seed: int) -> np.ndarray:
 def noise_and_chirps(seconds: float, seed: int) -> np.ndarray:
     """Seeded noise, low-passed by a running mean, under a 2 s chirp that repeats."""
     rng = np.random.default_rng(seed)
-    noise = np.convolve(rng.standard_normal(int(round(seconds * RATE))), np.ones(8) / 8, mode="same")
+    noise = np.convolve(rng.standard_normal(round(seconds * RATE)), np.ones(8) / 8, mode="same")
     sweep = chirp(2.0, 200.0, 6000.0, amplitude=0.3)
     repeats = -(-noise.size // sweep.size)
     return _fade(0.1 * noise + np.tile(sweep, repeats)[: noise.size]).astype(np.float32)

@@ -15,7 +15,9 @@ def summary(values: np.ndarray, time_axis: int) -> dict[str, np.ndarray]:
     }
 
 
-def assert_close(actual, expected, *, max_abs: float, what: str, min_cosine: float | None = None, axis: int = -1) -> None:
+def assert_close(
+    actual, expected, *, max_abs: float, what: str, min_cosine: float | None = None, axis: int = -1
+) -> None:
     """Max-abs difference within ``max_abs`` and, if given, cosine >= ``min_cosine`` of every vector along ``axis``."""
     actual = np.asarray(actual, dtype=np.float64)
     expected = np.asarray(expected, dtype=np.float64)
@@ -24,5 +26,7 @@ def assert_close(actual, expected, *, max_abs: float, what: str, min_cosine: flo
     difference = float(np.abs(actual - expected).max())
     assert difference <= max_abs, f"{what}: max abs difference {difference:.3g} > {max_abs:.3g}"
     if min_cosine is not None:
-        cosine = (actual * expected).sum(axis) / (np.linalg.norm(actual, axis=axis) * np.linalg.norm(expected, axis=axis))
+        cosine = (actual * expected).sum(axis) / (
+            np.linalg.norm(actual, axis=axis) * np.linalg.norm(expected, axis=axis)
+        )
         assert float(cosine.min()) >= min_cosine, f"{what}: cosine {float(cosine.min()):.7f} < {min_cosine}"

@@ -149,7 +149,7 @@ def test_every_truncation_is_a_clear_error(tmp_path):
     cut = tmp_path / "cut.bin"
     for length in range(len(whole)):
         cut.write_bytes(whole[:length])
-        with pytest.raises(ValueError, match="cut.bin"):
+        with pytest.raises(ValueError, match=r"cut\.bin"):
             read_ctranslate2_model(cut)
 
 

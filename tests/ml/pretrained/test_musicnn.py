@@ -39,7 +39,9 @@ def test_mel_filters_match_librosa(frontend, musicnn_reference):
 
 @pytest.mark.parametrize("clip", CLIPS)
 def test_generated_inputs_are_the_reference_inputs(clip, musicnn_clips, musicnn_reference):
-    np.testing.assert_allclose(signals.fingerprint(musicnn_clips[clip]), musicnn_reference[f"{clip}__fingerprint"], rtol=1e-9)
+    np.testing.assert_allclose(
+        signals.fingerprint(musicnn_clips[clip]), musicnn_reference[f"{clip}__fingerprint"], rtol=1e-9
+    )
 
 
 @pytest.mark.parametrize("clip", CLIPS)
@@ -49,7 +51,9 @@ def test_frontend_matches_librosa(clip, frontend, musicnn_clips, musicnn_referen
         log_mel = frontend(wave)[0].numpy()  # (frames, 96)
     assert log_mel.shape == (wave.shape[1] // 256 + 1, 96)
     if f"{clip}__log_mel__whole" in musicnn_reference:
-        assert_close(log_mel, musicnn_reference[f"{clip}__log_mel__whole"], max_abs=LOG_MEL_TOLERANCE, what=f"{clip} log-mel")
+        assert_close(
+            log_mel, musicnn_reference[f"{clip}__log_mel__whole"], max_abs=LOG_MEL_TOLERANCE, what=f"{clip} log-mel"
+        )
         return
     for key, values in summary(log_mel, time_axis=0).items():
         expected = musicnn_reference[f"{clip}__log_mel__{key}"]
@@ -77,17 +81,20 @@ def test_penultimate_features_are_per_patch(frontend, musicnn_models, musicnn_cl
         one_by_one = [musicnn_models["MSD_musicnn"](patch[None]).penultimate[0] for patch in patches]
     assert patches.shape[0] == 3
     assert not torch.allclose(output.penultimate[0], output.penultimate[1], atol=1e-2)
-    for row, single in zip(output.penultimate, one_by_one):
+    for row, single in zip(output.penultimate, one_by_one, strict=True):
         assert_close(row, single, max_abs=1e-4, what="penultimate of a patch in a batch")
 
 
 def test_loud_input_stays_finite(frontend, musicnn_models):
-    """Input far above full scale (int16-range samples): mel power past float16's 65504, inf after the extractor's cast."""
+    """Input far above full scale (int16-range samples): mel power past float16's 65504.
+
+    musicnn's extractor casts the mel spectrogram to float16, which turns such values into inf.
+    """
     wave = torch.from_numpy(signals.music(4.0, seed=5, loud=True))[None] * 300.0
     with torch.inference_mode():
         log_mel = frontend(wave)[0]
         output = musicnn_models["MTT_musicnn"](split_patches(log_mel))
-    assert float((10 ** log_mel - 1).max()) / 10000 > 65504  # the mel power float16 cannot hold
+    assert float((10**log_mel - 1).max()) / 10000 > 65504  # the mel power float16 cannot hold
     assert torch.isfinite(log_mel).all() and torch.isfinite(output.penultimate).all()
 
 
@@ -104,7 +111,11 @@ def test_short_clip_is_repeated_to_one_patch():
     log_mel = torch.randn(82, 96)
     (patch,) = split_patches(log_mel)
     assert patch.shape == (187, 96)
-    assert torch.equal(patch[:82], log_mel) and torch.equal(patch[82:164], log_mel) and torch.equal(patch[164:], log_mel[:23])
+    assert (
+        torch.equal(patch[:82], log_mel)
+        and torch.equal(patch[82:164], log_mel)
+        and torch.equal(patch[164:], log_mel[:23])
+    )
     assert split_patches(log_mel[:1]).shape == (1, 187, 96)
 
 
@@ -154,13 +165,18 @@ def test_untrained_model_builds_from_its_config():
 
 
 def test_pooling_before_the_norm_gives_the_literal_graph_order(musicnn_models):
-    """Eval mode pools the raw conv output first (negated filters where gamma < 0); same values as conv -> ReLU -> norm -> max."""
+    """Eval mode pools the raw conv output first (negated filters where gamma < 0).
+
+    Same values as the TF graph's literal conv -> ReLU -> norm -> max over bins.
+    """
     model = musicnn_models["MSD_musicnn"]
     x = model.input_norm(torch.randn(2, 187, 96, generator=torch.Generator().manual_seed(0)).unsqueeze(1) * 2 + 1)
     with torch.inference_mode():
         for branch in [*model.timbral, *model.temporal]:
             assert bool((branch.norm.weight < 0).any()) and bool((branch.norm.weight > 0).any())
-            literal = branch.norm(torch.relu(branch.conv(torch.nn.functional.pad(x, (0, 0, *branch.time_padding))))).amax(dim=3)
+            literal = branch.norm(
+                torch.relu(branch.conv(torch.nn.functional.pad(x, (0, 0, *branch.time_padding))))
+            ).amax(dim=3)
             assert_close(branch(x), literal, max_abs=1e-5 * float(literal.abs().max()), what="pooled-first branch")
 
 

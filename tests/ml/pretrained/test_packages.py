@@ -50,9 +50,12 @@ def test_loading_imports_neither_musicnn_nor_tensorflow():
         "from ml.pretrained.musicnn_bundle import load_musicnn\n"
         "from ml.pretrained.whisper_bundle import load_whisper_encoder\n"
         "load_musicnn('MSD_musicnn'); load_whisper_encoder(layers=2)\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('musicnn', 'tensorflow', 'ctranslate2', 'librosa')))\n"
+        "roots = ('musicnn', 'tensorflow', 'ctranslate2', 'librosa')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in roots))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300, check=True
+    )
     assert result.stdout.strip() == "[]"
 
 

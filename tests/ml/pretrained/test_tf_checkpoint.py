@@ -58,7 +58,10 @@ def test_unmask_inverts_leveldb_masking():
 def expected_model_shapes(config: MusicnnConfig) -> dict[str, tuple[int, ...]]:
     """The variables build_musicnn creates, by TF layer name, derived from the architecture."""
     shapes: dict[str, tuple[int, ...]] = {}
-    convs = [(frames, bins, 1, config.timbral_filters) for frames, bins in zip([config.timbral_frames] * 2, config.timbral_bins)]
+    convs = [
+        (frames, bins, 1, config.timbral_filters)
+        for frames, bins in zip([config.timbral_frames] * 2, config.timbral_bins, strict=True)
+    ]
     convs += [(frames, 1, 1, config.temporal_filters) for frames in config.temporal_frames]
     convs += [(config.midend_frames, config.frontend_channels, 1, config.midend_filters)]
     convs += [(config.midend_frames, config.midend_filters, 1, config.midend_filters)] * 2
@@ -97,8 +100,17 @@ def test_reads_every_variable_of_the_packaged_checkpoint(model):
 
 
 def test_keep_skips_unselected_tensors():
-    checkpoint = read_tf_checkpoint(musicnn_package_dir() / "MSD_musicnn", keep=lambda name: name.startswith("dense_1/"))
-    assert set(checkpoint.tensors) == {"dense_1/kernel", "dense_1/bias", "dense_1/kernel/Adam", "dense_1/kernel/Adam_1", "dense_1/bias/Adam", "dense_1/bias/Adam_1"}
+    checkpoint = read_tf_checkpoint(
+        musicnn_package_dir() / "MSD_musicnn", keep=lambda name: name.startswith("dense_1/")
+    )
+    assert set(checkpoint.tensors) == {
+        "dense_1/kernel",
+        "dense_1/bias",
+        "dense_1/kernel/Adam",
+        "dense_1/kernel/Adam_1",
+        "dense_1/bias/Adam",
+        "dense_1/bias/Adam_1",
+    }
     assert len(checkpoint.entries) == 150
 
 
@@ -165,7 +177,9 @@ def test_compressed_block_is_refused(copied_checkpoint):
     data = bytearray(index.read_bytes())
     offset, size = _first_data_block(bytes(data))
     data[offset + size] = 1  # compression type: snappy, with a valid checksum over it
-    data[offset + size + 1 : offset + size + 5] = struct.pack("<I", _mask(crc32c(bytes(data[offset : offset + size + 1]))))
+    data[offset + size + 1 : offset + size + 5] = struct.pack(
+        "<I", _mask(crc32c(bytes(data[offset : offset + size + 1])))
+    )
     index.write_bytes(bytes(data))
     with pytest.raises(ValueError, match="data block 0 is compressed"):
         read_tf_checkpoint(copied_checkpoint)

@@ -38,7 +38,9 @@ def test_mel_filters_match_librosa(frontend, whisper_reference):
 
 @pytest.mark.parametrize("clip", CLIPS)
 def test_generated_inputs_are_the_reference_inputs(clip, whisper_clips, whisper_reference):
-    np.testing.assert_allclose(signals.fingerprint(whisper_clips[clip]), whisper_reference[f"{clip}__fingerprint"], rtol=1e-9)
+    np.testing.assert_allclose(
+        signals.fingerprint(whisper_clips[clip]), whisper_reference[f"{clip}__fingerprint"], rtol=1e-9
+    )
 
 
 @pytest.mark.parametrize("clip", CLIPS)
@@ -51,7 +53,9 @@ def test_frontend_matches_whisper_feature_extractor(clip, frontend, whisper_clip
         assert_close(mel, whisper_reference[f"{clip}__mel__whole"], max_abs=MEL_TOLERANCE, what=f"{clip} log-mel")
         return
     for key, values in summary(mel, time_axis=1).items():
-        assert_close(values, whisper_reference[f"{clip}__mel__{key}"], max_abs=MEL_TOLERANCE, what=f"{clip} log-mel {key}")
+        assert_close(
+            values, whisper_reference[f"{clip}__mel__{key}"], max_abs=MEL_TOLERANCE, what=f"{clip} log-mel {key}"
+        )
 
 
 @pytest.mark.parametrize("clip", CLIPS)
@@ -115,11 +119,13 @@ def test_frontend_takes_1_to_30_seconds(frontend, seconds):
 
 def test_a_batch_gives_each_clip_its_own_result(frontend, whisper_encoder):
     """Same-length clips batch exactly: the log-mel floor is per clip, as Whisper sees one clip."""
-    clips = torch.stack([torch.from_numpy(signals.voiced_tones(2.0, seed=5)), 0.01 * torch.from_numpy(signals.chirp(2.0))])
+    clips = torch.stack(
+        [torch.from_numpy(signals.voiced_tones(2.0, seed=5)), 0.01 * torch.from_numpy(signals.chirp(2.0))]
+    )
     with torch.inference_mode():
         together = whisper_encoder(frontend(clips)).last_hidden_state
         alone = [whisper_encoder(frontend(clip[None])).last_hidden_state[0] for clip in clips]
-    for row, single in zip(together, alone):
+    for row, single in zip(together, alone, strict=True):
         assert_close(row, single, max_abs=1e-4, min_cosine=MIN_COSINE, what="batched clip")
 
 
