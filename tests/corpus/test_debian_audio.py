@@ -179,12 +179,12 @@ def test_benchmark_card_names_versions_licences_rules_and_what_was_left_out(benc
     assert "### naev-data 1.0-1" in card and "Licence: GPL-2+ (see usr/share/doc/naev-data/copyright)" in card
     assert "| combat1.ogg | exciting | test | 6.0 | dat/snd/music.lua plays it from choose_combat()" in card
     assert "voice line Runaway: a cry of alarm: Run away!" in card
-    assert "Robot/Laugh.ogg (excluded: robot voice effect" in card
-    assert "Singer/Victory.ogg (excluded: the lines are sung" in card
+    assert "Skipped, excluded: robot voice effect: processed, not a natural voice (1): Robot/Laugh.ogg." in card
+    assert "Skipped, excluded: the lines are sung, not spoken (1): Singer/Victory.ogg." in card
     assert "British/Whatthe.ogg (0.3 s, shorter than 0.5 s)" in card
     assert "misc/leveldone.ogg (3.0 s, shorter than 5 s)" in card
-    assert "Noise.wav (excluded: noise, not speech)" in card
-    assert "sequencer/bonus/guitar.ogg (excluded" in card
+    assert "Skipped, excluded: noise, not speech (1): Noise.wav." in card
+    assert "Skipped, excluded: separate instrument stems of tracks that are also in the folder (1): sequencer/bonus/guitar.ogg." in card
     assert "Unlabelled (1): machina.ogg" in card and "Default/Ow1.ogg" in card
     assert "held out" in card and "/tmp" not in card and str(benchmark) not in card
 

@@ -318,10 +318,14 @@ def render_card(role: str, sources: Sequence[AudioSource], info: dict[str, Packa
                     assert item.rule is not None
                     lines.append(f"| {item.relpath} | {item.rule.label} | {split} | {seconds:.1f} | {item.rule.evidence} |")
                 lines.append("")
-            skipped = [(i, why) for i, why in log.skipped if i.source is source]
-            if skipped:
-                lines += ["Skipped: " + "; ".join(f"{i.relpath} ({why})" for i, why in skipped[:40])
-                          + (f"; and {len(skipped) - 40} more" if len(skipped) > 40 else "") + ".", ""]
+            by_reason: dict[str, list[str]] = defaultdict(list)
+            for i, why in log.skipped:
+                if i.source is source:
+                    by_reason[why if why.startswith("excluded") else "too short or unreadable"].append(
+                        i.relpath if why.startswith("excluded") else f"{i.relpath} ({why})")
+            for why, names in by_reason.items():
+                lines += [f"Skipped, {why} ({len(names)}): " + ", ".join(names[:12])
+                          + (f", and {len(names) - 12} more" if len(names) > 12 else "") + ".", ""]
             names = [i.relpath for i in unlabelled if i.source is source]
             if names:
                 lines += [f"Unlabelled ({len(names)}): " + ", ".join(names[:30])
