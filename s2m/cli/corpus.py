@@ -38,7 +38,7 @@ def build(out_dir: Path, size: str, seed: int, workers: int, force: bool) -> Non
 
 
 @corpus.command("import")
-@click.argument("dataset", type=click.Choice(["iemocap", "ravdess", "audioset-mood"]))
+@click.argument("dataset", type=click.Choice(["iemocap", "ravdess", "audioset-mood", "debian-audio"]))
 @click.argument("src", type=click.Path(path_type=Path))
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Output directory.")
 @click.option(
@@ -47,9 +47,17 @@ def build(out_dir: Path, size: str, seed: int, workers: int, force: bool) -> Non
     type=click.Path(path_type=Path),
     help="audioset-mood only: the segments CSV (default: the one CSV inside SRC).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="audioset-mood only: split seed.")
+@click.option("--seed", type=int, default=0, show_default=True, help="audioset-mood and debian-audio: split seed.")
+@click.option(
+    "--set",
+    "package_set",
+    type=click.Choice(["benchmark", "train"]),
+    help="debian-audio only (required there): the held-out benchmark packages or the training ones.",
+)
 @click.option("--force", is_flag=True, help="Overwrite an output directory that is not empty.")
-def import_(dataset: str, src: Path, out_dir: Path, segments_csv: Path | None, seed: int, force: bool) -> None:
+def import_(
+    dataset: str, src: Path, out_dir: Path, segments_csv: Path | None, seed: int, package_set: str | None, force: bool
+) -> None:
     """Convert a real dataset at SRC into the corpus layout in OUT."""
     from corpus.build import CorpusError
     from corpus.importers import IMPORTERS
@@ -59,7 +67,13 @@ def import_(dataset: str, src: Path, out_dir: Path, segments_csv: Path | None, s
         raise click.BadParameter(f"source {src} does not exist", param_hint="SRC")
     if segments_csv is not None and dataset != "audioset-mood":
         raise click.BadParameter("--segments only applies to audioset-mood", param_hint="--segments")
-    extra = {"segments_csv": segments_csv, "seed": seed} if dataset == "audioset-mood" else {}
+    if (package_set is not None) != (dataset == "debian-audio"):
+        raise click.BadParameter("--set is required for debian-audio and only applies to it", param_hint="--set")
+    extra: dict[str, object] = {}
+    if dataset == "audioset-mood":
+        extra = {"segments_csv": segments_csv, "seed": seed}
+    elif dataset == "debian-audio":
+        extra = {"role": package_set, "seed": seed}
     try:
         manifest = IMPORTERS[dataset](src, out_dir, force=force, **extra)
     except CorpusError as error:
