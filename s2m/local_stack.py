@@ -12,7 +12,6 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import fields
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
@@ -31,10 +30,7 @@ class WorkerDiedError(LocalStackError):
 
 def settings_environment(settings: Settings, base: dict[str, str] | None = None) -> dict[str, str]:
     """Return an environment that makes ``Settings.from_env()`` rebuild ``settings`` in a subprocess."""
-    environ = dict(os.environ if base is None else base)
-    for field in fields(settings):
-        value = getattr(settings, field.name)
-        environ[field.name.upper()] = ("1" if value else "0") if isinstance(value, bool) else str(value)
+    environ = {**(os.environ if base is None else base), **settings.environment()}
     environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), environ.get("PYTHONPATH")]))
     return environ
 

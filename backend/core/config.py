@@ -1,52 +1,99 @@
-"""One settings object, read from environment variables with strict parsing.
+"""One settings object, read from environment variables with strict parsing (pydantic-settings).
 
 Every process (API, worker, CLI) builds a :class:`Settings` with :meth:`Settings.from_env`; tests
-build one directly with overrides. Nothing reads the environment anywhere else.
+build one directly (``Settings(data_dir=...)`` reads no environment) and change it with
+:meth:`Settings.with_overrides`. Nothing reads the environment anywhere else. A value that cannot
+work raises :class:`ConfigError` naming the variable: ``MAX_UPLOAD_BYTES must be an integer, got 'lots'``.
 """
 
 from __future__ import annotations
 
+import contextvars
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings.sources.utils import parse_env_vars
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATA_DIR = REPO_ROOT / "var"
 # The bundled default model shipped in the repository (see its MODEL_CARD.md).
 DEFAULT_MODEL_DIR = REPO_ROOT / "workers" / "bundled_model"
+DEVICES = ("cpu", "cuda", "auto")
 
 
 class ConfigError(ValueError):
     """An environment variable holds a value that cannot be used; the message names it."""
 
 
-def _parse_int(name: str, raw: str) -> int:
-    try:
-        return int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+def _empty_is_false(value: Any) -> Any:
+    """An empty variable (``LOG_JSON=``) means off, as it always has."""
+    return False if isinstance(value, str) and not value.strip() else value
 
 
-def _parse_float(name: str, raw: str) -> float:
-    try:
-        return float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+Switch = Annotated[bool, BeforeValidator(_empty_is_false)]
+Positive = Annotated[int, Field(ge=1)]
+NonNegative = Annotated[float, Field(ge=0)]
+
+# What a value of each kind must be, in the words of the error message.
+_EXPECTED = {
+    "int_parsing": "an integer",
+    "int_type": "an integer",
+    "int_from_float": "an integer",
+    "float_parsing": "a number",
+    "float_type": "a number",
+    "finite_number": "a finite number",
+    "bool_parsing": "a boolean (1/0, true/false)",
+    "bool_type": "a boolean (1/0, true/false)",
+    "path_type": "a path",
+    "string_type": "text",
+}
 
 
-def _parse_bool(name: str, raw: str) -> bool:
-    value = raw.strip().lower()
-    if value in {"1", "true", "yes", "on"}:
-        return True
-    if value in {"0", "false", "no", "off", ""}:
-        return False
-    raise ConfigError(f"{name} must be a boolean (1/0, true/false), got {raw!r}")
+def _describe(error: Mapping[str, Any]) -> str:
+    kind, context = error["type"], error.get("ctx") or {}
+    if not error["loc"]:  # a rule over several settings states its own message
+        return str(context.get("error", error["msg"]))
+    name = str(error["loc"][0]).upper()
+    got = error.get("input")
+    shown = "" if isinstance(got, dict) else f", got {got!r}"
+    if kind == "greater_than_equal" and context.get("ge") == 0:
+        return f"{name} must not be negative{shown}"
+    if kind in _EXPECTED:
+        requirement = _EXPECTED[kind]
+    elif kind == "greater_than_equal":
+        requirement = f"at least {context['ge']}"
+    elif kind == "value_error":
+        requirement = str(context.get("error", error["msg"]))
+    else:
+        requirement = error["msg"]
+    return f"{name} must be {requirement}{shown}"
 
 
-@dataclass(frozen=True)
-class Settings:
+def config_error(exc: ValidationError) -> ConfigError:
+    """Turn pydantic's error into one message naming each offending variable."""
+    return ConfigError("; ".join(_describe(error) for error in exc.errors()))
+
+
+# The environment mapping :meth:`Settings.from_env` reads (unset: construction reads no environment).
+_ENVIRON: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar("s2m_environ", default=None)
+
+
+class _MappingEnvSource(EnvSettingsSource):
+    """pydantic-settings' environment source, reading a given mapping instead of ``os.environ``."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]):
+        super().__init__(settings_cls)
+        self.env_vars = parse_env_vars(environ, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str)
+
+
+class Settings(BaseSettings):
     """Runtime configuration. Field names are the environment variable names, lower-cased."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="forbid", case_sensitive=False, validate_default=True)
 
     # Where the embedded default keeps its SQLite file, Qdrant folder, broker folder and media.
     data_dir: Path = DEFAULT_DATA_DIR
@@ -61,84 +108,85 @@ class Settings:
     qdrant_path: str = ""
     # Content-addressed store for uploaded audio; empty means data_dir/media.
     media_dir: str = ""
-    # Model directory the workers load (weights, config, labels); the bundled model by default.
+    # Model directory the workers load and register (weights, config, labels); the bundled model by default.
     model_dir: Path = DEFAULT_MODEL_DIR
     # "cpu", "cuda", or "auto" (cuda when available).
     device: str = "auto"
     # How many clips a GPU worker embeds in one forward pass.
-    embed_batch_size: int = 16
+    embed_batch_size: Positive = 16
     # CPU threads torch may use in each worker process (scale with worker processes instead: on a
     # shared CPU, several threads per process spin against each other and run many times slower).
-    torch_threads: int = 1
+    torch_threads: Positive = 1
     # Upload limits.
-    max_upload_bytes: int = 50 * 1024 * 1024
+    max_upload_bytes: Positive = 50 * 1024 * 1024
     max_speech_seconds: float = 60.0
     max_track_seconds: float = 900.0
     min_audio_seconds: float = 0.5
     # Task attempts before an item that keeps failing (or killing its worker) is marked failed.
-    max_task_attempts: int = 3
+    max_task_attempts: Positive = 3
     # Seconds after which queued/processing work counts as stale for `s2m requeue`.
     stale_after_seconds: int = 600
-    log_json: bool = False
+    log_json: Switch = False
     # Seconds a delivered but unacknowledged task waits before the broker (Redis) hands it out again.
-    broker_visibility_timeout: int = 3600
+    broker_visibility_timeout: Positive = 3600
     # Prefix for every Redis key the broker uses, so several deployments (or test runs) share one Redis.
     broker_key_prefix: str = ""
     # Upper bound for `GET /v1/recommendations/<id>?wait=SECONDS` long-polling.
-    max_wait_seconds: float = 30.0
+    max_wait_seconds: NonNegative = 30.0
     # Seconds to wait for the cross-process lock on a local-mode Qdrant folder.
-    qdrant_lock_timeout: float = 60.0
-    # Fault-injection for tests: seconds a worker sleeps inside each task after marking it processing.
-    task_delay_seconds: float = 0.0
+    qdrant_lock_timeout: NonNegative = 60.0
+
+    def __init__(self, **values: Any):
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise config_error(exc) from None
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Keyword arguments first, then the environment :meth:`from_env` was given (if any)."""
+        environ = _ENVIRON.get()
+        return (init_settings,) if environ is None else (init_settings, _MappingEnvSource(settings_cls, environ))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Build settings from ``environ`` (default ``os.environ``); keyword overrides win."""
-        environ = os.environ if environ is None else environ
-        values: dict[str, object] = {}
-        for field in fields(cls):
-            raw = environ.get(field.name.upper())
-            if raw is None:
-                continue
-            name = field.name.upper()
-            default = field.default
-            if isinstance(default, bool):
-                values[field.name] = _parse_bool(name, raw)
-            elif isinstance(default, int):
-                values[field.name] = _parse_int(name, raw)
-            elif isinstance(default, float):
-                values[field.name] = _parse_float(name, raw)
-            elif isinstance(default, Path):
-                values[field.name] = Path(raw)
-            else:
-                values[field.name] = raw
-        values.update(overrides)
-        settings = cls(**values)  # type: ignore[arg-type]
-        settings.validate()
-        return settings
+        token = _ENVIRON.set(os.environ if environ is None else environ)
+        try:
+            return cls(**overrides)
+        finally:
+            _ENVIRON.reset(token)
 
-    def with_overrides(self, **overrides: object) -> Settings:
-        """Return a copy with some fields replaced."""
-        return replace(self, **overrides)  # type: ignore[arg-type]
+    def with_overrides(self, **overrides: Any) -> Settings:
+        """Return a validated copy with some fields replaced."""
+        return type(self)(**{**self.model_dump(exclude_unset=True), **overrides})
 
-    def validate(self) -> None:
-        """Raise :class:`ConfigError` for values that cannot work."""
-        if self.device not in {"cpu", "cuda", "auto"}:
-            raise ConfigError(f"DEVICE must be cpu, cuda or auto, got {self.device!r}")
-        for name in (
-            "embed_batch_size",
-            "torch_threads",
-            "max_upload_bytes",
-            "max_task_attempts",
-            "broker_visibility_timeout",
-        ):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name.upper()} must be at least 1, got {getattr(self, name)}")
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, value: str) -> str:
+        if value not in DEVICES:
+            raise ValueError("cpu, cuda or auto")
+        return value
+
+    @model_validator(mode="after")
+    def _durations_in_order(self) -> Settings:
         if not 0 < self.min_audio_seconds < min(self.max_speech_seconds, self.max_track_seconds):
-            raise ConfigError("MIN_AUDIO_SECONDS must be positive and below the maximum durations")
-        for name in ("max_wait_seconds", "qdrant_lock_timeout", "task_delay_seconds"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"{name.upper()} must not be negative, got {getattr(self, name)}")
+            raise ValueError("MIN_AUDIO_SECONDS must be positive and below the maximum durations")
+        return self
+
+    def environment(self) -> dict[str, str]:
+        """The environment variables that make :meth:`from_env` rebuild these settings in another process."""
+        return {
+            name.upper(): ("1" if value else "0") if isinstance(value, bool) else str(value)
+            for name, value in self.model_dump().items()
+        }
 
     # Resolved locations of the embedded default.
     @property

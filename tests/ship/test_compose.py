@@ -6,7 +6,6 @@ import re
 import shutil
 import subprocess
 import tomllib
-from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -120,7 +119,7 @@ def test_backends_use_server_images_and_named_volumes(compose):
 
 
 def test_container_environment_only_names_real_settings(compose):
-    known = {field.name.upper() for field in fields(Settings)} | PROCESS_VARIABLES
+    known = {name.upper() for name in Settings.model_fields} | PROCESS_VARIABLES
     for name in APP_SERVICES:
         unknown = set(compose["services"][name]["environment"]) - known
         assert not unknown, f"{name} sets variables nothing reads: {unknown}"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import fields
 from pathlib import Path
 
 from backend.core.config import Settings
@@ -28,7 +27,7 @@ def test_ci_runs_exactly_the_readme_test_command():
 
 def test_configuration_table_lists_every_setting():
     documented = set(re.findall(r"^\| `([A-Z_]+)` \|", README, re.M))
-    assert documented == {field.name.upper() for field in fields(Settings)}
+    assert documented == {name.upper() for name in Settings.model_fields}
 
 
 def test_emotion_space_picture_is_committed_and_linked():
