@@ -57,9 +57,17 @@ def run_cli(settings: Settings, *args: str, timeout: float = 120) -> subprocess.
 class WorkerProcess:
     """One ``celery worker`` (prefork, one child) consuming both queues, logging to a file."""
 
-    def __init__(self, settings: Settings, log_path: Path):
+    def __init__(
+        self,
+        settings: Settings,
+        log_path: Path,
+        app_module: str = "workers.celery_app",
+        extra_env: dict[str, str] | None = None,
+    ):
         self.settings = settings
         self.log_path = log_path
+        self.app_module = app_module  # a test-only worker module (fault injection) may stand in
+        self.extra_env = extra_env or {}
         self.process: subprocess.Popen[bytes] | None = None
         self._log_offset = 0
 
@@ -72,7 +80,7 @@ class WorkerProcess:
                     "-m",
                     "celery",
                     "-A",
-                    "workers.celery_app",
+                    self.app_module,
                     "worker",
                     "-Q",
                     "ingest,query",
@@ -86,7 +94,7 @@ class WorkerProcess:
                     "-l",
                     "INFO",
                 ],
-                env=settings_env(self.settings),
+                env={**settings_env(self.settings), **self.extra_env},
                 cwd=REPO_ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,
