@@ -10,12 +10,11 @@ from typing import TYPE_CHECKING
 
 from backend.core.config import Settings
 from backend.core.services.context import ServiceContext
-from backend.core.services.model_versions import ensure_active_model
+from backend.core.services.model_versions import ModelDescription, activate_if_none, active_model, register_model
 from backend.core.storage.models import ModelVersion
+from workers.registry import read_model_description
 
 if TYPE_CHECKING:
-    from celery import Celery
-
     from ml.embedding.bundle import EmotionModel
 
 
@@ -35,9 +34,22 @@ class WorkerContext:
     def services(self) -> ServiceContext:
         return ServiceContext.from_settings(self.settings)
 
-    def active_model(self) -> ModelVersion:
+    @cached_property
+    def own_model(self) -> ModelDescription:
+        """The model of this worker's ``MODEL_DIR``, as the registry stores it."""
+        return read_model_description(self.settings.model_dir)
+
+    def register_own_model(self) -> ModelVersion:
+        """Register this worker's model; it becomes active if no model is yet."""
         with self.services.db.session() as session:
-            return ensure_active_model(session, self.settings.model_dir)
+            row = register_model(session, self.own_model)
+            return activate_if_none(session, row.version)
+
+    def active_model(self) -> ModelVersion:
+        """The model queries use; this worker's own model when none is registered yet."""
+        with self.services.db.session() as session:
+            current = active_model(session)
+        return current if current is not None else self.register_own_model()
 
     def model(self) -> tuple[EmotionModel, ModelVersion]:
         """Return the loaded model of the active version (loading or switching it if needed)."""
@@ -67,12 +79,3 @@ def load_worker_model(settings: Settings, model_dir: Path) -> EmotionModel:
 
     torch.set_num_threads(settings.torch_threads)
     return load_model(model_dir, settings.device)
-
-
-def worker_context(app: Celery) -> WorkerContext:
-    """Return the worker context of ``app``, creating it on first use in this process."""
-    context = getattr(app, "s2m_worker", None)
-    if context is None:
-        context = WorkerContext(app.s2m_settings)  # type: ignore[attr-defined]
-        app.s2m_worker = context  # type: ignore[attr-defined]
-    return context

@@ -19,7 +19,8 @@ _running_tasks: dict[str, tuple[contextvars.Token, float]] = {}
 
 
 def _configure_worker_logging(sender: object = None, **_kwargs: object) -> None:
-    settings = getattr(getattr(sender, "app", None), "s2m_settings", None)
+    app = getattr(sender, "app", None)
+    settings = getattr(app.Task, "settings", None) if app is not None else None
     configure_logging(bool(settings and settings.log_json))
 
 

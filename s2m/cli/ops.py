@@ -69,9 +69,13 @@ def requeue(older_than: float | None, include_failed: bool) -> None:
 @click.option("--dry-run", is_flag=True, help="Only report what is out of step.")
 def reconcile(dry_run: bool) -> None:
     """Re-embed ready tracks without vectors and delete vectors without tracks (active collection)."""
+    from backend.core.services.errors import ServiceError
     from backend.core.services.maintenance import reconcile as reconcile_store
 
-    report = reconcile_store(_context(), dry_run=dry_run)
+    try:
+        report = reconcile_store(_context(), dry_run=dry_run)
+    except ServiceError as exc:  # no model registered yet: nothing is indexed to reconcile
+        raise click.ClickException(exc.message) from None
     verb = "would" if dry_run else "did"
     click.echo(
         f"{report.collection}: {verb} re-embed {len(report.missing_vectors)} track(s) without a vector, "
@@ -97,18 +101,17 @@ def reindex(model_dir: Path, batch_size: int | None) -> None:
     """Re-embed the catalogue with another model, then switch queries to it in one step."""
     from tqdm import tqdm
 
-    from backend.core.services.errors import ServiceError
     from backend.core.services.maintenance import reindex as reindex_catalogue
-    from backend.core.services.model_versions import read_model_version
     from workers.context import WorkerContext
     from workers.pipeline import music_embedder
+    from workers.registry import read_model_description
 
     context = _context()
     settings = context.settings
     try:
-        read_model_version(model_dir)
+        target = read_model_description(model_dir)
         embed = music_embedder(WorkerContext(settings), model_dir)
-    except (ServiceError, ValueError) as exc:
+    except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     bar = tqdm(unit="track", desc=f"reindex {model_dir.name}")
 
@@ -118,7 +121,7 @@ def reindex(model_dir: Path, batch_size: int | None) -> None:
 
     report = reindex_catalogue(
         context,
-        model_dir,
+        target,
         embed,
         batch_size=batch_size or settings.embed_batch_size,
         progress=bar.update,
@@ -130,7 +133,7 @@ def reindex(model_dir: Path, batch_size: int | None) -> None:
         return
     click.echo(
         f"embedded {report.embedded} track(s) into {report.collection}; queries now use {report.version} "
-        f"(was {report.previous}); {len(report.requeued)} late track(s) requeued"
+        f"(was {report.previous or 'none'}); {len(report.requeued)} late track(s) requeued"
     )
 
 

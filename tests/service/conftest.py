@@ -11,6 +11,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -91,7 +92,6 @@ def stack_settings(
         elif backend != "embedded":
             raise ValueError(f"unknown backend {backend!r}")
         settings = base.with_overrides(**overrides)
-        settings.validate()
         upgrade_database(settings.resolved_database_url)
         return settings
 
@@ -104,9 +104,9 @@ def stack_settings(
 
 
 @contextlib.contextmanager
-def running_stack(name: str, settings: Settings, log_dir: Path) -> Iterator[Stack]:
+def running_stack(name: str, settings: Settings, log_dir: Path, **worker_options: Any) -> Iterator[Stack]:
     """Start a worker subprocess and the API for ``settings``; stop both afterwards."""
-    worker = WorkerProcess(settings, log_dir / f"worker-{name}.log")
+    worker = WorkerProcess(settings, log_dir / f"worker-{name}.log", **worker_options)
     worker.start()
     context = ServiceContext.from_settings(settings)
     try:
@@ -137,9 +137,15 @@ FAULT_TASK_DELAY = 2.5
 
 @pytest.fixture(scope="session")
 def fault_stack(stack_settings: Callable[..., Settings]) -> Iterator[Stack]:
-    """PostgreSQL + Redis with slow tasks and a short redelivery timeout, for killing workers mid-task."""
-    settings = stack_settings(
-        "postgres_redis", task_delay_seconds=FAULT_TASK_DELAY, broker_visibility_timeout=5, max_task_attempts=3
-    )
-    with running_stack("faults", settings, settings.data_dir) as running:
+    """PostgreSQL + Redis with slow tasks (tests.workers.fault_injection) and a short redelivery timeout."""
+    from tests.workers.fault_injection import DELAY_VARIABLE
+
+    settings = stack_settings("postgres_redis", broker_visibility_timeout=5, max_task_attempts=3)
+    with running_stack(
+        "faults",
+        settings,
+        settings.data_dir,
+        app_module="tests.workers.fault_injection",
+        extra_env={DELAY_VARIABLE: str(FAULT_TASK_DELAY)},
+    ) as running:
         yield running

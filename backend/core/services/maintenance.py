@@ -8,14 +8,20 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import select
 
 from backend.core.domain.analysis import ClipAnalysis
-from backend.core.domain.work import FAILED, PENDING_STATUSES, QUEUED, READY
+from backend.core.domain.work import FAILED, PENDING_STATUSES
+from backend.core.services import work_items
 from backend.core.services.context import ServiceContext
-from backend.core.services.model_versions import ensure_active_model, register_model, set_active_model
+from backend.core.services.model_versions import (
+    ModelDescription,
+    active_model,
+    register_model,
+    require_active_model,
+    set_active_model,
+)
 from backend.core.storage.models import ModelVersion, RecommendationRequest, Track
 from backend.core.storage.vectors import TrackPoint
 
@@ -44,17 +50,10 @@ def requeue(
         (Track, ctx.queue.embed_track, report.tracks),
         (RecommendationRequest, ctx.queue.answer_request, report.requests),
     ):
-        with ctx.db.session() as session:
-            rows = list(session.scalars(select(model).where(model.status.in_(statuses), model.updated_at <= cutoff)))
-            for row in rows:
-                if row.status == FAILED:
-                    row.status, row.error, row.attempts = QUEUED, None, 0
-                row.updated_at = now  # not stale again until another full wait has passed
-            session.commit()
-        for row in rows:
-            found.append(row.id)
-            if not send(row.id):
-                report.not_sent.append(row.id)
+        for work_id in work_items.take_stale(ctx.db, model, statuses, cutoff, now):
+            found.append(work_id)
+            if not send(work_id):
+                report.not_sent.append(work_id)
     return report
 
 
@@ -69,8 +68,8 @@ class ReconcileReport:
 def reconcile(ctx: ServiceContext, dry_run: bool = False) -> ReconcileReport:
     """Repair the active collection: re-embed ready tracks without vectors, delete vectors without tracks."""
     with ctx.db.session() as session:
-        model = ensure_active_model(session, ctx.settings.model_dir)
-        ready = set(session.scalars(select(Track.id).where(Track.status == READY)))
+        model = require_active_model(session)
+        ready = set(work_items.ready_track_ids(session))
         known = set(session.scalars(select(Track.id)))
     stored = ctx.vectors.point_ids(model.collection)
     report = ReconcileReport(
@@ -82,10 +81,7 @@ def reconcile(ctx: ServiceContext, dry_run: bool = False) -> ReconcileReport:
         return report
     ctx.vectors.delete(model.collection, report.orphan_vectors)
     if report.missing_vectors:
-        with ctx.db.session() as session:
-            for track in session.scalars(select(Track).where(Track.id.in_(report.missing_vectors))):
-                track.status, track.attempts, track.error = QUEUED, 0, None
-            session.commit()
+        work_items.reset_tracks(ctx.db, report.missing_vectors)
         report.not_sent = [tid for tid in report.missing_vectors if not ctx.queue.embed_track(tid)]
     return report
 
@@ -96,7 +92,7 @@ EmbedTracks = Callable[[Sequence[Track]], list[ClipAnalysis]]
 
 @dataclass
 class ReindexReport:
-    previous: str
+    previous: str | None  # None: no model answered queries before
     version: str
     collection: str
     embedded: int = 0
@@ -111,7 +107,7 @@ def _chunks(items: Sequence[uuid.UUID], size: int) -> Iterator[Sequence[uuid.UUI
 
 def reindex(
     ctx: ServiceContext,
-    model_dir: Path,
+    target_model: ModelDescription,
     embed_tracks: EmbedTracks,
     batch_size: int = 16,
     progress: Callable[[int], None] = lambda _n: None,
@@ -124,20 +120,17 @@ def reindex(
     requeued for the new model once it is active.
     """
     with ctx.db.session() as session:
-        previous = ensure_active_model(session, ctx.settings.model_dir)
-        target = register_model(session, model_dir)
-    report = ReindexReport(previous=previous.version, version=target.version, collection=target.collection)
-    if target.version == previous.version:
+        previous = active_model(session)
+        target = register_model(session, target_model)
+    previous_version = None if previous is None else previous.version
+    report = ReindexReport(previous=previous_version, version=target.version, collection=target.collection)
+    if target.version == previous_version:
         return report
     ctx.vectors.ensure_collection(target.collection)
     analyses: dict[uuid.UUID, ClipAnalysis] = {}
     while True:
         with ctx.db.session() as session:
-            todo = [
-                tid
-                for tid in session.scalars(select(Track.id).where(Track.status == READY).order_by(Track.id))
-                if tid not in analyses
-            ]
+            todo = [tid for tid in work_items.ready_track_ids(session) if tid not in analyses]
         if not todo:
             break
         announce(len(todo))
@@ -161,14 +154,13 @@ def _switch(ctx: ServiceContext, target: ModelVersion, analyses: dict[uuid.UUID,
     """In one transaction: store the new analyses on the rows and make ``target`` active."""
     requeued = []
     with ctx.db.session() as session:
-        for track in session.scalars(select(Track).where(Track.status == READY).with_for_update()):
+        for track in work_items.lock_ready_tracks(session):
             analysis = analyses.get(track.id)
             if analysis is None:
-                track.status, track.attempts = QUEUED, 0
+                work_items.reset(track)
                 requeued.append(track.id)
                 continue
-            track.emotion, track.probabilities = analysis.label, analysis.probabilities
-            track.valence, track.arousal, track.model_version = analysis.valence, analysis.arousal, target.version
+            work_items.record_track_analysis(track, analysis, target.version)
         set_active_model(session, target.version)
         session.commit()
     log.info("switched queries to model %s (%s)", target.version, target.collection)

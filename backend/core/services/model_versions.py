@@ -1,68 +1,120 @@
-"""Which embedding model (and so which Qdrant collection) the catalogue answers queries with.
+"""The model registry: which embedding models exist, what they know, and which one answers queries.
 
-The database holds one ``active_model`` row; reindexing registers a new version, fills its
-collection, then switches that row in one transaction. Model directories are read as plain JSON
-here (config.json, prototypes.json): the API never loads the model itself.
+A worker (at start) or ``s2m reindex`` reads a model directory and registers what it found here:
+version, collection, label table (label -> valence/arousal, speech/music side) and the music
+prototypes. The API answers from these rows alone; it never opens a model file. The database
+holds one ``active_model`` row; reindexing registers a new version, fills its collection, then
+switches that row in one transaction. Before any model is registered, search answers 503.
 """
 
 from __future__ import annotations
 
-import json
-from functools import lru_cache
-from pathlib import Path
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.core.services.errors import InvalidInputError, UnavailableError
-from backend.core.storage.models import ActiveModel, ModelVersion, utcnow
+from backend.core.storage.models import ActiveModel, ModelLabel, ModelVersion, utcnow
 from backend.core.storage.vectors import collection_name
 
 ACTIVE_ROW_ID = 1
+NO_MODEL_MESSAGE = (
+    "no embedding model is registered yet: start a worker (it registers MODEL_DIR's model) or run `s2m reindex`"
+)
 
 
-def read_model_version(model_dir: Path) -> str:
-    """Return the ``version`` recorded in ``model_dir/config.json``."""
-    config_path = Path(model_dir) / "config.json"
-    try:
-        version = json.loads(config_path.read_text())["version"]
-    except FileNotFoundError:
-        raise UnavailableError(f"no model at {model_dir}: {config_path} is missing") from None
-    except (KeyError, ValueError) as exc:
-        raise UnavailableError(f"{config_path} has no readable 'version' ({exc})") from None
-    return str(version)
+@dataclass(frozen=True)
+class LabelInfo:
+    """One label of a model, as its model directory describes it."""
+
+    name: str
+    valence: float
+    arousal: float
+    speech: bool
+    music: bool
+    prototype: tuple[float, ...] | None = None  # the mean music embedding (music labels only)
 
 
-def register_model(session: Session, model_dir: Path) -> ModelVersion:
-    """Record the model in ``model_dir`` (once) and return its row; commits."""
-    version = read_model_version(model_dir)
-    row = session.get(ModelVersion, version)
+@dataclass(frozen=True)
+class ModelDescription:
+    """What the registry stores about a model; read from a model directory by the worker side."""
+
+    version: str
+    model_dir: str  # where workers load the weights from
+    labels: tuple[LabelInfo, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if not self.version:
+            raise ValueError("a model needs a non-empty version")
+        names = [label.name for label in self.labels]
+        if len(set(names)) != len(names):
+            raise ValueError(f"model {self.version} lists a label twice: {names}")
+
+
+def _label_rows(description: ModelDescription) -> list[ModelLabel]:
+    return [
+        ModelLabel(
+            label=info.name,
+            position=position,
+            valence=info.valence,
+            arousal=info.arousal,
+            speech=info.speech,
+            music=info.music,
+            prototype=list(info.prototype) if info.prototype is not None else None,
+        )
+        for position, info in enumerate(description.labels)
+    ]
+
+
+def register_model(session: Session, description: ModelDescription) -> ModelVersion:
+    """Record the model (once) with its labels and prototypes and return its row; commits.
+
+    A version registered before labels were stored (an older database) gets them now.
+    """
+    row = session.get(ModelVersion, description.version)
     if row is not None:
+        if not row.labels and description.labels:
+            row.labels = _label_rows(description)
+            session.commit()
         return row
-    row = ModelVersion(version=version, model_dir=str(Path(model_dir).resolve()), collection=collection_name(version))
+    row = ModelVersion(
+        version=description.version,
+        model_dir=description.model_dir,
+        collection=collection_name(description.version),
+        labels=_label_rows(description),
+    )
     session.add(row)
     try:
         session.commit()
     except IntegrityError:  # another process registered it first
         session.rollback()
-        row = session.get(ModelVersion, version)
+        row = session.get(ModelVersion, description.version)
         assert row is not None
     return row
 
 
 def active_model(session: Session) -> ModelVersion | None:
+    """The model queries use, or None before any model is registered."""
     row = session.get(ActiveModel, ACTIVE_ROW_ID)
     return None if row is None else row.model
 
 
-def ensure_active_model(session: Session, default_model_dir: Path) -> ModelVersion:
-    """Return the active model, making ``default_model_dir``'s model active when none is yet."""
+def require_active_model(session: Session) -> ModelVersion:
+    """The model queries use; :class:`UnavailableError` (503) before any model is registered."""
+    model = active_model(session)
+    if model is None:
+        raise UnavailableError(NO_MODEL_MESSAGE, code="no_model")
+    return model
+
+
+def activate_if_none(session: Session, version: str) -> ModelVersion:
+    """Make ``version`` active unless a model already is; return the active model; commits."""
     current = active_model(session)
     if current is not None:
         return current
-    model = register_model(session, default_model_dir)
-    session.add(ActiveModel(id=ACTIVE_ROW_ID, version=model.version))
+    session.add(ActiveModel(id=ACTIVE_ROW_ID, version=version))
     try:
         session.commit()
     except IntegrityError:  # another process activated one first: use theirs
@@ -86,23 +138,13 @@ def all_collections(session: Session) -> list[str]:
     return list(session.scalars(select(ModelVersion.collection)))
 
 
-@lru_cache(maxsize=8)
-def _prototypes(path: str, mtime_ns: int) -> dict[str, tuple[float, ...]]:
-    data = json.loads(Path(path).read_text())
-    return {label: tuple(float(x) for x in vector) for label, vector in data.items()}
-
-
 def emotion_prototype(model: ModelVersion, label: str) -> tuple[float, ...]:
-    """Return the model's mean music embedding for ``label`` (from prototypes.json)."""
-    path = Path(model.model_dir) / "prototypes.json"
-    try:
-        prototypes = _prototypes(str(path), path.stat().st_mtime_ns)
-    except (OSError, ValueError) as exc:
-        raise UnavailableError(f"the model's emotion prototypes cannot be read from {path} ({exc})") from None
+    """Return the model's mean music embedding for ``label``, from the registry."""
+    prototypes = {row.label: row.prototype for row in model.labels if row.prototype is not None}
     if label not in prototypes:
-        known = ", ".join(sorted(prototypes))
+        known = ", ".join(sorted(prototypes)) or "none (the model has no music prototypes)"
         raise InvalidInputError(
             f"the model has no music prototype for emotion {label!r}; search by one of: {known}",
             code="no_prototype",
         )
-    return prototypes[label]
+    return tuple(float(x) for x in prototypes[label])

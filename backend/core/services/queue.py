@@ -11,7 +11,7 @@ import uuid
 from functools import cached_property
 from typing import Any
 
-from celery import Celery
+from celery import Celery, Task
 from kombu import Exchange, Queue
 
 from backend.core.config import Settings
@@ -55,9 +55,19 @@ def broker_transport_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def create_celery(settings: Settings, include: tuple[str, ...] = ()) -> Celery:
-    """Build the Celery app for ``settings``: the API sends with it; workers add their task modules in ``include``."""
-    app = Celery("speech2music", broker=settings.resolved_broker_url, include=list(include), set_as_current=False)
+def create_celery(settings: Settings, include: tuple[str, ...] = (), task_cls: type[Task] | None = None) -> Celery:
+    """Build the Celery app for ``settings``.
+
+    The API sends with it as it is; workers add their task modules in ``include`` and their
+    task base class (which carries the per-process worker context) as ``task_cls``.
+    """
+    app = Celery(
+        "speech2music",
+        broker=settings.resolved_broker_url,
+        include=list(include),
+        set_as_current=False,
+        task_cls=task_cls or Task,
+    )
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],
@@ -81,7 +91,6 @@ def create_celery(settings: Settings, include: tuple[str, ...] = ()) -> Celery:
         worker_hijack_root_logger=False,
         enable_utc=True,
     )
-    app.s2m_settings = settings  # type: ignore[attr-defined]
     return app
 
 

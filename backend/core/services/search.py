@@ -12,7 +12,7 @@ from backend.core.domain.work import READY
 from backend.core.services.context import ServiceContext
 from backend.core.services.errors import InvalidInputError
 from backend.core.services.lookup import get_row
-from backend.core.services.model_versions import emotion_prototype, ensure_active_model
+from backend.core.services.model_versions import emotion_prototype, require_active_model
 from backend.core.storage.models import ModelVersion, Track
 from backend.core.storage.vectors import EmbeddingQuery, LikeTrackQuery, PointQuery, UnknownPointError, VectorQuery
 
@@ -44,8 +44,9 @@ def find_tracks(
 
 
 def active_model_version(ctx: ServiceContext) -> ModelVersion:
+    """The model queries use; 503 (``no_model``) before any model is registered."""
     with ctx.db.session() as session:
-        return ensure_active_model(session, ctx.settings.model_dir)
+        return require_active_model(session)
 
 
 def search(ctx: ServiceContext, query: SearchQuery) -> list[dict[str, Any]]:

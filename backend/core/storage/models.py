@@ -46,7 +46,12 @@ class EmotionLabel(Base):
 
 
 class ModelVersion(Base):
-    """An embedding model the catalogue was (or is being) indexed with, and its Qdrant collection."""
+    """An embedding model the catalogue was (or is being) indexed with, its Qdrant collection and labels.
+
+    Everything the API needs to know about a model is in these rows (written when a worker or
+    ``s2m reindex`` registers it); ``model_dir`` is where workers load the weights from, and only
+    workers read it.
+    """
 
     __tablename__ = "model_versions"
 
@@ -54,6 +59,29 @@ class ModelVersion(Base):
     model_dir: Mapped[str] = mapped_column(Text)
     collection: Mapped[str] = mapped_column(String(160), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    labels: Mapped[list[ModelLabel]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="ModelLabel.position"
+    )
+
+
+class ModelLabel(Base):
+    """One label a model knows: its valence/arousal point, which side carries it, and its music prototype.
+
+    ``prototype`` is the model's mean music embedding of the label (music labels only): searching
+    by emotion ranks tracks by cosine similarity to it.
+    """
+
+    __tablename__ = "model_labels"
+
+    version: Mapped[str] = mapped_column(ForeignKey("model_versions.version", ondelete="CASCADE"), primary_key=True)
+    label: Mapped[str] = mapped_column(String(32), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    valence: Mapped[float] = mapped_column(Float)
+    arousal: Mapped[float] = mapped_column(Float)
+    speech: Mapped[bool]
+    music: Mapped[bool]
+    prototype: Mapped[list[Any] | None]
 
 
 class ActiveModel(Base):
