@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from celery import Celery
 from flask import Flask, current_app
 from pydantic import BaseModel
 
 from backend.core.services.context import ServiceContext
+from backend.core.services.queue import create_celery
 
 
 def init_app(app: Flask) -> None:
@@ -16,6 +18,13 @@ def init_app(app: Flask) -> None:
     metrics.init_app(app)
     for module in (tracks, recommendations, search, emotions, health, openapi):
         app.register_blueprint(module.blueprint)
+
+
+def celery_init_app(app: Flask) -> Celery:
+    """Give the app the Celery app it sends tasks with (configuration only: no task code, no torch)."""
+    celery = create_celery(app.extensions["s2m_settings"])
+    app.extensions["celery"] = celery
+    return celery
 
 
 def service_context() -> ServiceContext:

@@ -2,18 +2,39 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 
 from backend.core.config import Settings
 from backend.core.services.context import ServiceContext
 from backend.core.services.queue import TaskQueue
 
 
-def init_services(app: Flask, settings: Settings, queue: TaskQueue | None = None) -> None:
-    """Give the app its settings, request size limit and service context (nothing connects yet)."""
+class ApiJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, naming the type of anything it cannot encode instead of failing.
+
+    spectree encodes its own validation answer (which the app replaces with its error body) before
+    the app sees the error; an uploaded file among the inputs must not break that.
+    """
+
+    @staticmethod
+    def default(o: Any) -> Any:
+        try:
+            return DefaultJSONProvider.default(o)
+        except TypeError:
+            return f"<{type(o).__name__}>"
+
+
+def init_services(app: Flask, settings: Settings) -> None:
+    """Give the app its settings, request size limit, Celery app and service context (nothing connects yet)."""
+    from backend.api import celery_init_app
+
     app.extensions["s2m_settings"] = settings
     # Room for the multipart envelope around the largest accepted file.
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes + 64 * 1024
+    queue = TaskQueue(settings, celery=celery_init_app(app))
     app.extensions["s2m"] = ServiceContext.from_settings(settings, queue)
 
 
@@ -24,6 +45,7 @@ def create_app(config: Settings | None = None) -> Flask:
 
     settings = config or Settings.from_env()
     app = Flask(__name__, static_folder=None)
+    app.json = ApiJSONProvider(app)
     init_services(app, settings)
     api.init_app(app)
     observability.init_app(app)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response
+from flask import Blueprint
+from spectree import Response as Responses
 from sqlalchemy import select
 
-from backend.api import respond, service_context
+from backend.api import service_context
+from backend.api.openapi import spec
 from backend.api.schemas import EmotionList, EmotionOut
 from backend.core.storage.models import EmotionLabel
 
@@ -13,7 +15,8 @@ blueprint = Blueprint("emotions", __name__, url_prefix="/v1")
 
 
 @blueprint.get("/emotions")
-def list_emotions() -> Response:
+@spec.validate(resp=Responses(HTTP_200=EmotionList))
+def list_emotions() -> EmotionList:
     """List every emotion label, where it sits in the valence/arousal plane, and what carries it."""
     with service_context().db.session() as session:
         labels = session.scalars(select(EmotionLabel).order_by(EmotionLabel.name))
@@ -21,4 +24,4 @@ def list_emotions() -> Response:
             EmotionOut(name=e.name, valence=e.valence, arousal=e.arousal, speech=e.speech, music=e.music)
             for e in labels
         ]
-    return respond(EmotionList(emotions=emotions))
+    return EmotionList(emotions=emotions)

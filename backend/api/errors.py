@@ -22,15 +22,36 @@ def error_response(status: int, code: str, message: str) -> Response:
     return respond(ErrorBody(error=ErrorDetail(code=code, message=message)), status)
 
 
+# Values echoed back in a validation message: plain scalars only, and only this much of them.
+ECHO_CHARS = 80
+# Validation error types that carry their own error code (see backend.api.schemas).
+CODED_ERRORS = ("missing_file",)
+
+
+def _shown(value: object) -> str | None:
+    if isinstance(value, str):
+        return repr(value if len(value) <= ECHO_CHARS else value[:ECHO_CHARS] + "...")
+    if value is None or isinstance(value, (bool, int, float)):
+        return repr(value)
+    return None  # objects, lists and dicts are not echoed
+
+
 def describe_validation_error(exc: ValidationError) -> str:
     """Name each offending field and value: "limit: Input should be ... (got '0')"."""
     parts = []
     for error in exc.errors():
-        where = ".".join(str(part) for part in error["loc"]) or "body"
+        where = ".".join(str(part) for part in error["loc"])
         message = error["msg"].removeprefix("Value error, ")
-        got = error.get("input")
-        parts.append(f"{where}: {message}" + (f" (got {got!r})" if not isinstance(got, dict) else ""))
+        got = _shown(error.get("input"))
+        text = f"{where}: {message}" if where else message
+        parts.append(text + (f" (got {got})" if got is not None and where else ""))
     return "; ".join(parts)
+
+
+def validation_error_code(exc: ValidationError) -> str:
+    """``missing_file`` when that is the only problem, else ``invalid_input``."""
+    kinds = {error["type"] for error in exc.errors()}
+    return kinds.pop() if len(kinds) == 1 and kinds <= set(CODED_ERRORS) else "invalid_input"
 
 
 def _snake(name: str) -> str:
@@ -50,7 +71,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(ValidationError)
     def _validation_error(exc: ValidationError) -> Response:
-        return error_response(422, "invalid_input", describe_validation_error(exc))
+        return error_response(422, validation_error_code(exc), describe_validation_error(exc))
 
     @app.errorhandler(RequestEntityTooLarge)
     def _too_large(_exc: RequestEntityTooLarge) -> Response:
@@ -59,7 +80,12 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
-        return error_response(exc.code or 500, _snake(exc.name), exc.description or exc.name)
+        response = error_response(exc.code or 500, _snake(exc.name), exc.description or exc.name)
+        # Keep what the exception says in headers (a 405's Allow), not its HTML content type.
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, Response
+from flask import Blueprint
+from spectree import Response as Responses
 
-from backend.api import respond, service_context
+from backend.api import service_context
+from backend.api.openapi import spec
 from backend.api.schemas import HealthOut, ReadinessOut
 
 blueprint = Blueprint("health", __name__)
 
 
 @blueprint.get("/healthz")
-def healthz() -> Response:
-    """Say the process is up (no dependency is checked)."""
-    return respond(HealthOut(status="ok"))
+@spec.validate(resp=Responses(HTTP_200=HealthOut))
+def healthz() -> HealthOut:
+    """Liveness: the process is up (no dependency is checked)."""
+    return HealthOut(status="ok")
 
 
 def _check(probe: Callable[[], None]) -> str:
@@ -27,8 +30,9 @@ def _check(probe: Callable[[], None]) -> str:
 
 
 @blueprint.get("/readyz")
-def readyz() -> Response:
-    """Check the database, the broker and Qdrant; 503 when any of them does not answer."""
+@spec.validate(resp=Responses(HTTP_200=ReadinessOut, HTTP_503=ReadinessOut))
+def readyz() -> tuple[ReadinessOut, int]:
+    """Readiness: the database, the broker and Qdrant answer; 503 when any of them does not."""
     context = service_context()
     checks = {
         "database": _check(context.db.ping),
@@ -36,4 +40,4 @@ def readyz() -> Response:
         "qdrant": _check(context.vectors.ping),
     }
     ready = all(result == "ok" for result in checks.values())
-    return respond(ReadinessOut(status="ready" if ready else "unavailable", checks=checks), 200 if ready else 503)
+    return ReadinessOut(status="ready" if ready else "unavailable", checks=checks), 200 if ready else 503

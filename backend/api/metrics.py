@@ -21,9 +21,11 @@ from kombu.transport.redis import Channel as RedisChannel
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
+from spectree import Response as Responses
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
+from backend.api.openapi import spec
 from backend.core.domain.work import FAILED, FINISHED_STATUSES, READY
 from backend.core.services.context import ServiceContext
 from backend.core.services.queue import INGEST_QUEUE, QUERY_QUEUE
@@ -191,6 +193,7 @@ def init_app(app: Flask) -> None:
 
 
 @blueprint.get("/metrics")
+@spec.validate(resp=Responses("HTTP_200"))
 def metrics() -> Response:
-    """Expose the Prometheus metrics of this app."""
+    """Prometheus metrics: requests, pending work, queue depth, worker throughput."""
     return Response(generate_latest(current_app.extensions["s2m_metrics"]), mimetype=CONTENT_TYPE_LATEST)

@@ -1,13 +1,23 @@
-"""Response bodies as pydantic models: the API builds every JSON body through them, and the
-OpenAPI document is generated from the same models, so the two cannot drift apart."""
+"""Request and response bodies as pydantic models.
+
+The routes validate every request with these models (through spectree) and build every JSON
+body through them, and the OpenAPI document is generated from the same models, so the document
+states exactly what the API enforces. The upload forms add the audio ``file`` to the domain's
+field models (:mod:`backend.core.domain.filters`).
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, Field
+from flask import request
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema, model_validator
+from pydantic_core import PydanticCustomError
+from werkzeug.datastructures import FileStorage
 
+from backend.core.domain.filters import RecommendationForm, TrackMetadata
+from backend.core.services.errors import InvalidInputError
 from backend.core.storage.models import RecommendationRequest, Track
 
 Status = Literal["queued", "processing", "ready", "failed"]
@@ -23,12 +33,101 @@ def audio_url(track_id: object) -> str:
 
 
 class ErrorDetail(BaseModel):
-    code: str = Field(description="snake_case error code")
+    code: str = Field(description="snake_case error code, e.g. invalid_input, not_audio, not_found, no_model")
     message: str = Field(description="what was wrong, naming the offending value")
 
 
 class ErrorBody(BaseModel):
+    """Every error answer: validation errors (422), bad audio (415/422), unknown ids (404), and so on."""
+
     error: ErrorDetail
+
+
+MISSING_FILE = "missing_file"
+UPLOAD_FILE = "file"
+
+
+def _uploaded_file(value: Any) -> FileStorage:
+    if not isinstance(value, FileStorage):
+        raise PydanticCustomError(MISSING_FILE, "send the audio as a file part named 'file'")
+    return value
+
+
+AudioFile = Annotated[
+    FileStorage,
+    PlainValidator(_uploaded_file),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "binary",
+            "description": "the audio file (WAV, FLAC, OGG/Vorbis or MP3); its size and duration limits are "
+            "in the operation's description",
+        }
+    ),
+]
+
+
+class _Upload(BaseModel):
+    """A multipart upload: the audio ``file`` and text fields, each given once."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    file: AudioFile
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_file_one_value_each(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        if UPLOAD_FILE not in data or isinstance(data[UPLOAD_FILE], str):
+            raise PydanticCustomError(MISSING_FILE, missing_file_message())
+        for name, value in data.items():
+            if isinstance(value, list) and not _is_list_field(cls, name):
+                raise PydanticCustomError(
+                    "repeated_field",
+                    "field {name!r} was given {count} times; give it once",
+                    {"name": name, "count": len(value)},
+                )
+        return data
+
+
+def missing_file_message() -> str:
+    return f"send the audio as multipart/form-data field 'file' (got content type {request.mimetype or 'none'!r})"
+
+
+def require_upload(form: Upload | None) -> Upload:
+    """The validated upload. spectree validates the form of multipart requests only: any other request
+    reaches the route with no form at all (``None``, despite the annotation), which is 422 missing_file."""
+    if form is None:
+        raise InvalidInputError(missing_file_message(), code=MISSING_FILE)
+    return form
+
+
+def _is_list_field(model: type[BaseModel], name: str) -> bool:
+    field = model.model_fields.get(name)
+    return field is not None and getattr(field.annotation, "__origin__", None) is list
+
+
+Upload = TypeVar("Upload", bound=_Upload)
+
+
+class TrackUpload(_Upload, TrackMetadata):
+    """The multipart body of ``POST /v1/tracks``: the track's audio and its optional metadata."""
+
+
+class RecommendationUpload(_Upload, RecommendationForm):
+    """The multipart body of ``POST /v1/recommendations``: a speech clip and the catalogue filters."""
+
+
+class WaitQuery(BaseModel):
+    """Query string of ``GET /v1/recommendations/<id>``."""
+
+    wait: float = Field(
+        0.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="seconds to wait for the answer (long-poll); waits above the server's maximum are cut to it",
+    )
 
 
 class TrackOut(BaseModel):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, send_file, url_for
+import uuid
 
-from backend.api import respond, service_context
-from backend.api.forms import form_fields, query_args, uploaded_file
-from backend.api.schemas import TrackOut, TrackPage
+from flask import Blueprint, Response, send_file, url_for
+from spectree import Response as Responses
+
+from backend.api import service_context
+from backend.api.openapi import spec
+from backend.api.schemas import ErrorBody, TrackOut, TrackPage, TrackUpload, require_upload
 from backend.core.domain.filters import TrackListQuery, TrackMetadata
 from backend.core.services import tracks as track_service
 from backend.core.services.errors import NotFoundError
@@ -18,43 +21,51 @@ MIME_TYPES = {"WAV": "audio/wav", "FLAC": "audio/flac", "OGG": "audio/ogg", "MP3
 
 
 @blueprint.post("")
-def create_track() -> Response:
+@spec.validate(
+    resp=Responses(HTTP_202=TrackOut, HTTP_200=TrackOut, HTTP_413=ErrorBody, HTTP_415=ErrorBody, HTTP_422=ErrorBody)
+)
+def create_track(form: TrackUpload) -> tuple[TrackOut, int, dict[str, str]]:
     """Ingest a track: 202 and a queued track, or 200 with the existing track for known audio."""
-    data = uploaded_file()
-    metadata = TrackMetadata.model_validate(form_fields())
-    result = track_service.ingest_track(service_context(), data, metadata)
+    form = require_upload(form)
+    metadata = TrackMetadata.model_validate(form.model_dump(include=set(TrackMetadata.model_fields)))
+    result = track_service.ingest_track(service_context(), form.file.read(), metadata)
     location = url_for("tracks.get_track", track_id=result.track.id)
-    return respond(TrackOut.of(result.track), 202 if result.created else 200, {"Location": location})
+    return TrackOut.of(result.track), 202 if result.created else 200, {"Location": location}
 
 
 @blueprint.get("")
-def list_tracks() -> Response:
+@spec.validate(resp=Responses(HTTP_200=TrackPage, HTTP_422=ErrorBody))
+def list_tracks(query: TrackListQuery) -> TrackPage:
     """List tracks in ingest order, filtered by emotion, status or tag, a page at a time."""
-    query = TrackListQuery.model_validate(query_args())
     tracks, next_cursor = track_service.list_tracks(service_context(), query)
-    return respond(TrackPage(items=[TrackOut.of(t) for t in tracks], next_cursor=next_cursor))
+    return TrackPage(items=[TrackOut.of(t) for t in tracks], next_cursor=next_cursor)
 
 
-@blueprint.get("/<track_id>")
-def get_track(track_id: str) -> Response:
+@blueprint.get("/<uuid:track_id>")
+@spec.validate(resp=Responses(HTTP_200=TrackOut, HTTP_404=ErrorBody))
+def get_track(track_id: uuid.UUID) -> TrackOut:
     """Return a track: status, metadata and emotion analysis."""
-    track = track_service.get_track(service_context(), track_service.parse_track_id(track_id))
-    return respond(TrackOut.of(track))
+    return TrackOut.of(track_service.get_track(service_context(), track_id))
 
 
-@blueprint.get("/<track_id>/audio")
-def get_track_audio(track_id: str) -> Response:
-    """Return the stored audio file of a track."""
+@blueprint.get("/<uuid:track_id>/audio")
+@spec.validate(resp=Responses("HTTP_200", "HTTP_206", "HTTP_304", "HTTP_416", HTTP_404=ErrorBody))
+def get_track_audio(track_id: uuid.UUID) -> Response:
+    """Return the stored audio file of a track (byte ranges for seeking: 206)."""
     context = service_context()
-    track = track_service.get_track(context, track_service.parse_track_id(track_id))
+    track = track_service.get_track(context, track_id)
     path = context.media.path(track_service.MEDIA_KIND, track.content_sha256)
     if not path.is_file():
         raise NotFoundError(f"the audio of track '{track.id}' is missing from the media store")
-    return send_file(path, mimetype=MIME_TYPES.get(track.media_format, "application/octet-stream"))
+    response = send_file(path, mimetype=MIME_TYPES.get(track.media_format, "application/octet-stream"))
+    # spectree reads the body of every response it passes on, which a passthrough file response refuses.
+    response.direct_passthrough = False
+    return response
 
 
-@blueprint.delete("/<track_id>")
-def delete_track(track_id: str) -> Response:
+@blueprint.delete("/<uuid:track_id>")
+@spec.validate(resp=Responses("HTTP_204", HTTP_404=ErrorBody))
+def delete_track(track_id: uuid.UUID) -> Response:
     """Delete a track: its vectors, its row and its stored audio."""
-    track_service.delete_track(service_context(), track_service.parse_track_id(track_id))
+    track_service.delete_track(service_context(), track_id)
     return Response(status=204)

@@ -3,6 +3,7 @@ race-safe deduplication, and one local Qdrant folder shared by several processes
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -17,17 +18,19 @@ from sqlalchemy import func, select
 from backend.api.app import create_app
 from backend.core.config import Settings
 from backend.core.domain.emotions import EMOTIONS, MUSIC_LABELS, SPEECH_LABELS
-from backend.core.storage.db import upgrade_database
+from backend.core.storage.db import Database, upgrade_database
 from backend.core.storage.models import Track
 from backend.core.storage.vectors import VectorStore
 from tests.service.stack import REPO_ROOT, ApiServer
 from tests.service.synth import music_wav
+from workers.registry import register_model_dir
 
 
 @pytest.fixture()
 def settings(tmp_path: Path, model_dir: Path) -> Settings:
     settings = Settings(data_dir=tmp_path, model_dir=model_dir, device="cpu")
     upgrade_database(settings.resolved_database_url)
+    register_model_dir(Database.from_settings(settings), model_dir)  # as a worker does at start
     return settings
 
 
@@ -65,7 +68,7 @@ def test_openapi_document_covers_exactly_the_routes(settings: Settings) -> None:
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith("web."):
             continue  # the web page and its static files are not part of the API
-        path = rule.rule.replace("<", "{").replace(">", "}")
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
         served |= {(path, method.lower()) for method in rule.methods - {"HEAD", "OPTIONS"}}
     assert documented == served
     refs = {

@@ -23,6 +23,7 @@ from backend.core.config import Settings
 from backend.core.storage.db import upgrade_database
 from backend.core.storage.models import RecommendationRequest, Track
 from tests.service.synth import music_clip, wav_bytes
+from workers.registry import register_model_dir
 
 RATE = 16000
 LIMITS = {
@@ -58,7 +59,9 @@ BAD_AUDIO = {
 def _make_app(tmp: Path, model_dir: Path, **overrides: Any) -> Flask:
     settings = Settings(data_dir=tmp, model_dir=model_dir, device="cpu", **{**LIMITS, **overrides})
     upgrade_database(settings.resolved_database_url)
-    return create_app(settings)
+    app = create_app(settings)
+    register_model_dir(app.extensions["s2m"].db, model_dir)  # as a worker does at start
+    return app
 
 
 @pytest.fixture(scope="module")

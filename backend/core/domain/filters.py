@@ -1,7 +1,9 @@
 """Validated query inputs: catalogue filters, recommendation forms and search bodies (pydantic).
 
 Form fields arrive as strings ("sad,calm"); the ``before`` validators accept both a list and a
-comma-separated string so the multipart form and the JSON body share one model.
+comma-separated string so the multipart form and the JSON body share one model. Each field's
+JSON schema states the constraint its validator enforces (the OpenAPI document is generated
+from these models).
 """
 
 from __future__ import annotations
@@ -9,14 +11,28 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
-from backend.core.domain.emotions import ALL_LABELS, UnknownEmotionError
+from backend.core.domain.emotions import ALL_LABELS, MUSIC_LABELS, UnknownEmotionError
+from backend.core.domain.work import WORK_STATUSES
 
 MAX_RESULTS = 100
 DEFAULT_RESULTS = 10
 MAX_TAGS = 32
 MAX_TAG_LENGTH = 64
+MAX_TEXT_LENGTH = 500
+MAX_TRANSCRIPT_LENGTH = 5000
+# A tag: 1-64 characters, no comma, not only spaces (it is stored stripped and lower-cased).
+TAG_PATTERN = r"^[^,]*[^,\s][^,]*$"
 
 
 def split_csv(value: Any) -> Any:
@@ -36,6 +52,15 @@ def check_label(label: str) -> str:
     return label
 
 
+def check_music_label(label: str) -> str:
+    """A label music can carry: searching by emotion ranks tracks by that mood's music prototype."""
+    check_label(label)
+    if label not in MUSIC_LABELS:
+        known = ", ".join(MUSIC_LABELS)
+        raise ValueError(f"there is no music prototype for emotion {label!r}; search by one of: {known}")
+    return label
+
+
 def check_tag(tag: str) -> str:
     tag = tag.strip().lower()
     if not tag or len(tag) > MAX_TAG_LENGTH or "," in tag:
@@ -47,10 +72,31 @@ def clean_tags(tags: list[str]) -> list[str]:
     return list(dict.fromkeys(check_tag(tag) for tag in tags))
 
 
+# A blank value (empty or only spaces) means the same as leaving the field out.
+BLANK_SCHEMA = {"type": "string", "pattern": r"^\s*$"}
+
+
+def _nullable(schema: dict[str, Any], blank: bool = True) -> WithJsonSchema:
+    """The JSON schema of an optional field: ``schema``, null, or (when ``blank``) a blank string."""
+    return WithJsonSchema({"anyOf": [schema, *([BLANK_SCHEMA] if blank else []), {"type": "null"}]})
+
+
+UNIT_SCHEMA = {"type": "number", "minimum": 0.0, "maximum": 1.0}
+LABEL_SCHEMA = {"type": "string", "enum": list(ALL_LABELS)}
+TAG_SCHEMA = {"type": "string", "minLength": 1, "maxLength": MAX_TAG_LENGTH, "pattern": TAG_PATTERN}
+
 Csv = BeforeValidator(split_csv)
-Unit = Annotated[Annotated[float, Field(ge=0.0, le=1.0)] | None, BeforeValidator(_blank_to_none)]
-ShortText = Annotated[Annotated[str, Field(max_length=500)] | None, BeforeValidator(_blank_to_none)]
-TagList = Annotated[list[str], Csv, Field(max_length=MAX_TAGS), AfterValidator(clean_tags)]
+Unit = Annotated[
+    Annotated[float, Field(ge=0.0, le=1.0)] | None, BeforeValidator(_blank_to_none), _nullable(UNIT_SCHEMA)
+]
+ShortText = Annotated[
+    Annotated[str, Field(max_length=MAX_TEXT_LENGTH)] | None,
+    BeforeValidator(_blank_to_none),
+    _nullable({"type": "string", "maxLength": MAX_TEXT_LENGTH}),
+]
+Label = Annotated[str, AfterValidator(check_label), WithJsonSchema(LABEL_SCHEMA)]
+Tag = Annotated[str, WithJsonSchema(TAG_SCHEMA)]
+TagList = Annotated[list[Tag], Csv, Field(max_length=MAX_TAGS), AfterValidator(clean_tags)]
 
 
 class TrackFilters(BaseModel):
@@ -58,18 +104,13 @@ class TrackFilters(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    emotions: Annotated[list[str], Csv] = Field(default_factory=list, description="allowed emotion labels")
+    emotions: Annotated[list[Label], Csv] = Field(default_factory=list, description="allowed emotion labels")
     valence_min: Unit = None
     valence_max: Unit = None
     arousal_min: Unit = None
     arousal_max: Unit = None
     tags: TagList = Field(default_factory=list, description="tracks carrying any of these tags")
     exclude: Annotated[list[uuid.UUID], Csv] = Field(default_factory=list, description="track ids to leave out")
-
-    @field_validator("emotions")
-    @classmethod
-    def _known_emotions(cls, value: list[str]) -> list[str]:
-        return [check_label(label) for label in value]
 
     @model_validator(mode="after")
     def _ordered_ranges(self) -> TrackFilters:
@@ -88,22 +129,45 @@ class RecommendationForm(TrackFilters):
     """The multipart fields of ``POST /v1/recommendations`` besides the speech file."""
 
     limit: int = Field(DEFAULT_RESULTS, ge=1, le=MAX_RESULTS)
-    transcript: Annotated[Annotated[str, Field(max_length=5000)] | None, BeforeValidator(_blank_to_none)] = None
+    transcript: Annotated[
+        Annotated[str, Field(max_length=MAX_TRANSCRIPT_LENGTH)] | None,
+        BeforeValidator(_blank_to_none),
+        _nullable({"type": "string", "maxLength": MAX_TRANSCRIPT_LENGTH}),
+    ] = Field(None, description="what was said, for models that also read the words")
+
+
+def _given(name: str) -> dict[str, Any]:
+    return {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
+
+
+def _absent(*names: str) -> dict[str, Any]:
+    return {"properties": {name: {"type": "null"} for name in names}}
+
+
+# "Exactly one of" in JSON schema: each mode's fields given (not null), the other modes' left out or null.
+SEARCH_MODES_SCHEMA = {
+    "oneOf": [
+        {"allOf": [_given("emotion"), _absent("valence", "arousal", "like_track")]},
+        {"allOf": [_given("valence"), _given("arousal"), _absent("emotion", "like_track")]},
+        {"allOf": [_given("like_track"), _absent("emotion", "valence", "arousal")]},
+    ]
+}
 
 
 class SearchQuery(TrackFilters):
     """``POST /v1/search``: exactly one of an emotion label, a valence/arousal point or a track."""
 
-    limit: int = Field(DEFAULT_RESULTS, ge=1, le=MAX_RESULTS)
-    emotion: str | None = None
-    valence: float | None = Field(None, ge=0.0, le=1.0)
-    arousal: float | None = Field(None, ge=0.0, le=1.0)
-    like_track: uuid.UUID | None = None
+    model_config = ConfigDict(json_schema_extra=SEARCH_MODES_SCHEMA)
 
-    @field_validator("emotion")
-    @classmethod
-    def _known_emotion(cls, value: str | None) -> str | None:
-        return None if value is None else check_label(value)
+    limit: int = Field(DEFAULT_RESULTS, ge=1, le=MAX_RESULTS)
+    emotion: Annotated[
+        str | None,
+        AfterValidator(lambda label: None if label is None else check_music_label(label)),
+        _nullable({"type": "string", "enum": list(MUSIC_LABELS)}, blank=False),
+    ] = Field(None, description="rank tracks by this music mood's prototype")
+    valence: float | None = Field(None, ge=0.0, le=1.0, description="with arousal: rank tracks by closeness")
+    arousal: float | None = Field(None, ge=0.0, le=1.0)
+    like_track: uuid.UUID | None = Field(None, description="rank tracks by similarity to this ready track")
 
     @model_validator(mode="after")
     def _one_mode(self) -> SearchQuery:
@@ -126,11 +190,17 @@ class TrackListQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    emotion: Annotated[str | None, BeforeValidator(_blank_to_none)] = None
-    status: Annotated[Literal["queued", "processing", "ready", "failed"] | None, BeforeValidator(_blank_to_none)] = None
-    tag: Annotated[str | None, BeforeValidator(_blank_to_none)] = None
+    emotion: Annotated[str | None, BeforeValidator(_blank_to_none), _nullable(LABEL_SCHEMA)] = None
+    status: Annotated[
+        Literal["queued", "processing", "ready", "failed"] | None,
+        BeforeValidator(_blank_to_none),
+        _nullable({"type": "string", "enum": list(WORK_STATUSES)}),
+    ] = None
+    tag: Annotated[str | None, BeforeValidator(_blank_to_none), _nullable(TAG_SCHEMA)] = None
     limit: int = Field(50, ge=1, le=500)
-    cursor: Annotated[str | None, BeforeValidator(_blank_to_none)] = None
+    cursor: Annotated[str | None, BeforeValidator(_blank_to_none)] = Field(
+        None, description="the next_cursor of the previous page"
+    )
 
     @field_validator("emotion")
     @classmethod
