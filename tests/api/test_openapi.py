@@ -15,27 +15,22 @@ import sys
 from pathlib import Path
 
 from backend.core.config import Settings
-from backend.core.storage.db import Database, upgrade_database
-from tests.service.stack import REPO_ROOT, ApiServer
-from tests.service.synth import music_wav, speech_wav
-from workers.registry import register_model_dir
+from tests.support.stack import REPO_ROOT, ApiServer
+from tests.support.synth import music_wav, speech_wav
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
-MAX_EXAMPLES = 25
+MAX_EXAMPLES = 20
 SEED = 15
 
 
 def _operation_parameters(method: str, path: str, **values: str) -> str:
     lines = ["[[operations]]", f'include-method = "{method}"', f'include-path = "{path}"']
-    lines += [f'parameters = {{ {", ".join(f"{name} = {value!r}" for name, value in values.items())} }}']
+    lines += [f"parameters = {{ {', '.join(f'{name} = {value!r}' for name, value in values.items())} }}"]
     return "\n".join(lines).replace("'", '"') + "\n"
 
 
-def test_schemathesis_finds_no_failure(tmp_path: Path, model_dir: Path) -> None:
-    settings = Settings(data_dir=tmp_path / "data", model_dir=model_dir, device="cpu", max_wait_seconds=0.2)
-    upgrade_database(settings.resolved_database_url)
-    register_model_dir(Database.from_settings(settings), model_dir)
-    with ApiServer(settings) as api:
+def test_schemathesis_finds_no_failure(tmp_path: Path, settings: Settings) -> None:
+    with ApiServer(settings.with_overrides(max_wait_seconds=0.2)) as api:
         http = api.app.test_client()
         kept = http.post("/v1/tracks", data={"file": (io.BytesIO(music_wav("bright", 1)), "a.wav")})
         doomed = http.post("/v1/tracks", data={"file": (io.BytesIO(music_wav("dark", 2)), "b.wav")})

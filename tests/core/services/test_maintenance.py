@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from backend.core.storage.models import Track
 from backend.core.storage.vectors import TrackPoint
-from tests.service.stack import Stack, run_cli, wait_until
-from tests.service.synth import music_wav
+from tests.support.stack import Stack, run_cli, wait_until
+from tests.support.synth import music_wav
 
 
 def _ready_track(stack: Stack, data: bytes, title: str) -> dict:

@@ -9,8 +9,8 @@ import uuid
 from sqlalchemy import select
 
 from backend.core.storage.models import Track
-from tests.service.stack import ApiServer, Stack, run_cli, wait_until
-from tests.service.synth import music_wav
+from tests.support.stack import ApiServer, Stack, run_cli, wait_until
+from tests.support.synth import music_wav
 
 
 def _track_row(stack: Stack, track_id: str) -> Track:

@@ -11,7 +11,7 @@ import requests
 import soundfile as sf
 from playwright.sync_api import expect, sync_playwright
 
-from tests.ship.conftest import ROOT, write_speech
+from tests.support.files import ROOT, write_speech
 
 pytestmark = pytest.mark.browser
 CHROMIUM = Path("/usr/bin/chromium")

@@ -11,7 +11,7 @@ import requests
 from backend.core.logging import configure_logging, log_context
 from s2m.bulk_ingest import ingest_paths, wait_until_embedded
 from s2m.client import ApiClient
-from tests.ship.conftest import write_music
+from tests.support.files import write_music
 
 
 def metric(url: str, name: str, **labels: str) -> float:

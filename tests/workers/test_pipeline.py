@@ -15,7 +15,7 @@ from backend.core.services.context import ServiceContext
 from backend.core.services.tracks import ingest_track
 from backend.core.storage.db import upgrade_database
 from backend.core.storage.models import Track
-from tests.service.synth import music_wav
+from tests.support.synth import music_wav
 from workers import pipeline
 from workers.context import WorkerContext
 

@@ -10,7 +10,7 @@ import requests
 from click.testing import CliRunner
 
 from s2m.cli import main
-from tests.ship.conftest import run_cli, write_music, write_speech
+from tests.support.files import run_cli, write_music, write_speech
 
 
 def s2m(*args: str):

@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 
 from backend.core.domain.emotions import MUSIC_LABELS, SPEECH_LABELS
 from backend.core.storage.models import Track
-from tests.service.stack import Stack
-from tests.service.synth import MOODS, music_wav
+from tests.support.stack import Stack
+from tests.support.synth import MOODS, music_wav
 
 VARIANTS = 8  # tracks per mood: 24 in all
 LIMIT = 5

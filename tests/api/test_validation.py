@@ -22,7 +22,7 @@ from backend.api.app import create_app
 from backend.core.config import Settings
 from backend.core.storage.db import upgrade_database
 from backend.core.storage.models import RecommendationRequest, Track
-from tests.service.synth import music_clip, wav_bytes
+from tests.support.synth import music_clip, wav_bytes
 from workers.registry import register_model_dir
 
 RATE = 16000

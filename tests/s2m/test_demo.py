@@ -12,7 +12,7 @@ import sys
 import pytest
 import requests
 
-from tests.ship.conftest import ROOT, write_music, write_speech
+from tests.support.files import ROOT, write_music, write_speech
 
 MUSIC_LABELS = ("sad", "angry", "calm", "happy")
 SPEECH_LABELS = ("sad", "angry")

@@ -7,7 +7,7 @@ import pytest
 from backend.core.audio import SilentAudioError
 from backend.core.domain.emotions import ALL_LABELS, MUSIC_LABELS, SPEECH_LABELS
 from ml.embedding.bundle import MODEL_FILES, load_model, write_untrained_model
-from tests.model.conftest import chord
+from tests.ml.conftest import chord
 
 
 def test_untrained_model_dir_is_complete(untrained_dir):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from backend.core.config import Settings
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 
 

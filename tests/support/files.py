@@ -1,4 +1,4 @@
-"""Fixtures for the shipping tests: a real API + Celery worker process, a synthesised catalogue."""
+"""Audio files on disk and the `s2m` command, for the CLI, demo and web tests."""
 
 from __future__ import annotations
 
@@ -8,17 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 import soundfile as sf
-
-# The service team's fixtures (real PostgreSQL schema, Redis prefix, worker process, API server).
-from tests.service.conftest import (  # noqa: F401 - fixtures used by name
-    model_dir,
-    postgres_schema,
-    redis_url,
-    running_stack,
-    stack_settings,
-)
 
 ROOT = Path(__file__).resolve().parents[2]
 MUSIC_RATE, SPEECH_RATE = 22050, 16000
@@ -57,26 +47,3 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300)
     return subprocess.run(
         [sys.executable, "-m", "s2m.cli", *args], capture_output=True, text=True, env=environ, timeout=timeout, cwd=ROOT
     )
-
-
-@pytest.fixture(scope="session")
-def stack(stack_settings):  # noqa: F811 - the service team's stack_settings, used here
-    """The service team's production-shaped stack: PostgreSQL, Redis, a real Celery worker, the API."""
-    settings = stack_settings("postgres_redis")
-    with running_stack("ship", settings, settings.data_dir) as running:
-        yield running
-
-
-@pytest.fixture(scope="session")
-def catalogue(stack, tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
-    """Six synthesised tracks, ingested and embedded through the bulk-ingest code."""
-    from s2m.bulk_ingest import ingest_paths, wait_until_embedded
-    from s2m.client import ApiClient
-
-    folder = tmp_path_factory.mktemp("ship-catalogue")
-    files = [write_music(folder / f"piece{seed}.wav", seed=100 + seed) for seed in range(6)]
-    client = ApiClient(stack.base_url)
-    summary = ingest_paths(client, files, progress=False)
-    wait_until_embedded(client, summary, timeout=300, progress=False)
-    assert summary.count("ingested") == 6, summary.failures
-    return [outcome.track for outcome in summary.outcomes]

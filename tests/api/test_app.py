@@ -3,7 +3,9 @@ race-safe deduplication, and one local Qdrant folder shared by several processes
 
 from __future__ import annotations
 
+import io
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -13,6 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from backend.api.app import create_app
@@ -21,32 +24,34 @@ from backend.core.domain.emotions import EMOTIONS, MUSIC_LABELS, SPEECH_LABELS
 from backend.core.storage.db import Database, upgrade_database
 from backend.core.storage.models import Track
 from backend.core.storage.vectors import VectorStore
-from tests.service.stack import REPO_ROOT, ApiServer
-from tests.service.synth import music_wav
+from tests.support.stack import REPO_ROOT, ApiServer
+from tests.support.synth import music_wav
 from workers.registry import register_model_dir
 
 
-@pytest.fixture()
-def settings(tmp_path: Path, model_dir: Path) -> Settings:
-    settings = Settings(data_dir=tmp_path, model_dir=model_dir, device="cpu")
+def test_api_process_never_imports_torch_nor_opens_a_model_file(tmp_path: Path, model_dir: Path) -> None:
+    """The API answers emotion search from the registry alone: its model folder is gone, audit hooks see no read."""
+    copied = Path(shutil.copytree(model_dir, tmp_path / "model"))
+    settings = Settings(data_dir=tmp_path / "data", model_dir=copied, device="cpu")
     upgrade_database(settings.resolved_database_url)
-    register_model_dir(Database.from_settings(settings), model_dir)  # as a worker does at start
-    return settings
-
-
-def test_api_process_never_imports_torch(settings: Settings) -> None:
+    register_model_dir(Database.from_settings(settings), copied)  # what a worker does at start
+    shutil.rmtree(copied)
     script = textwrap.dedent(f"""
         import sys
         from pathlib import Path
+        opened = []
+        sys.addaudithook(lambda event, args: event == "open" and opened.append(str(args[0])))
         from backend.api.app import create_app
         from backend.core.config import Settings
-        data_dir, model_dir = Path({str(settings.data_dir)!r}), Path({str(settings.model_dir)!r})
+        data_dir, model_dir = Path({str(settings.data_dir)!r}), Path({str(copied)!r})
         app = create_app(Settings(data_dir=data_dir, model_dir=model_dir))
         client = app.test_client()
         assert client.post("/v1/search", json={{"emotion": "sad"}}).status_code == 200
+        assert client.post("/v1/search", json={{"valence": 0.2, "arousal": 0.3}}).status_code == 200
         assert client.get("/readyz").status_code == 200
         heavy = sorted(m for m in ("torch", "torchaudio", "transformers", "ml.embedding.bundle") if m in sys.modules)
         print("heavy:", heavy)
+        print("model files opened:", sorted(p for p in opened if p.startswith(str(model_dir))))
     """)
     result = subprocess.run(
         [sys.executable, "-c", script],
@@ -58,11 +63,25 @@ def test_api_process_never_imports_torch(settings: Settings) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "heavy: []" in result.stdout
+    assert "model files opened: []" in result.stdout
 
 
-def test_openapi_document_covers_exactly_the_routes(settings: Settings) -> None:
-    app = create_app(settings)
-    document = app.test_client().get("/openapi.json").get_json()
+def test_search_before_any_model_is_registered_is_503_and_ingest_still_works(tmp_path: Path, model_dir: Path) -> None:
+    settings = Settings(data_dir=tmp_path, model_dir=model_dir, device="cpu")
+    upgrade_database(settings.resolved_database_url)
+    client = create_app(settings).test_client()
+    for body in ({"emotion": "sad"}, {"valence": 0.5, "arousal": 0.5}):
+        response = client.post("/v1/search", json=body)
+        assert response.status_code == 503
+        assert response.get_json()["error"]["code"] == "no_model"
+        assert "start a worker" in response.get_json()["error"]["message"]
+    created = client.post("/v1/tracks", data={"file": (io.BytesIO(music_wav("bright", 3)), "t.wav")})
+    assert created.status_code == 202, created.get_data(as_text=True)
+    assert created.get_json()["status"] == "queued"
+
+
+def test_openapi_document_covers_exactly_the_routes(app: Flask, client: FlaskClient) -> None:
+    document = client.get("/openapi.json").get_json()
     documented = {(path, method) for path, ops in document["paths"].items() for method in ops}
     served = set()
     for rule in app.url_map.iter_rules():
@@ -82,8 +101,8 @@ def test_openapi_document_covers_exactly_the_routes(settings: Settings) -> None:
     assert {"TrackOut", "RecommendationOut", "ErrorBody"} <= refs
 
 
-def test_emotions_come_from_the_database_and_match_the_domain(settings: Settings) -> None:
-    body = create_app(settings).test_client().get("/v1/emotions").get_json()
+def test_emotions_come_from_the_database_and_match_the_domain(client: FlaskClient) -> None:
+    body = client.get("/v1/emotions").get_json()
     served = {e["name"]: e for e in body["emotions"]}
     assert set(served) == set(EMOTIONS)
     for name, emotion in EMOTIONS.items():

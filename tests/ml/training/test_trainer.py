@@ -17,9 +17,9 @@ from ml.embedding.bundle import load_model
 from ml.model.config import AudioEncoderConfig, FrontendConfig
 from ml.training.card import training_command
 from ml.training.trainer import TrainConfig, Trainer, train_model
-from tests.model.conftest import chord
+from tests.ml.conftest import chord
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 # A narrow network and two tiny steps: enough to check the pipeline of each method.
 SMALL_ENCODER = {"channels": (8, 16, 16), "d_model": 32, "n_layers": 1, "n_heads": 2}
 TINY = {
