@@ -13,11 +13,10 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import redis
 from flask import Blueprint, Flask, Response, current_app, g, request
-from kombu.transport.redis import Channel as RedisChannel
+from kombu import Connection, Queue
+from kombu.exceptions import ChannelError
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
@@ -38,6 +37,8 @@ WORK_KINDS = {"track": Track, "recommendation": RecommendationRequest}
 # Submission-to-result seconds: a speech query should land in the first buckets, a long track later.
 DURATION_BUCKETS = (0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0)
 THROUGHPUT_WINDOW = timedelta(seconds=60)
+# AMQP's reply code for a queue that does not exist.
+NOT_FOUND = 404
 
 
 class PendingWorkCollector(Collector):
@@ -84,23 +85,37 @@ class WorkerMetricsCollector(Collector):
         yield from self._from_database()
 
     def queue_depths(self) -> dict[str, int]:
-        """Return the number of messages waiting in each queue: Redis list lengths, or broker files."""
+        """Return the number of messages waiting in each queue, from the broker (kombu, any transport).
+
+        A passive queue declare answers the message count without creating anything. When the broker
+        says it knows no such queue (Redis drops an emptied queue's key, and kombu's Redis transport
+        checks for the key without the global key prefix), the queue is declared as Celery declares
+        it (same arguments: it creates nothing on Redis, and on AMQP brokers the queue a worker
+        declares anyway) and its count read from that.
+        """
         celery = self.context.queue.celery
-        options = celery.conf.broker_transport_options or {}
-        url = self.context.settings.resolved_broker_url
-        if url.startswith(("redis://", "rediss://")):
-            prefix = options.get("global_keyprefix", "")
-            # Kombu keeps prioritised messages in sibling lists named queue + separator + priority.
-            suffixes = [""] + [f"{RedisChannel.sep}{step}" for step in RedisChannel.priority_steps if step]
-            client = redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3)
-            try:
-                return {q: sum(client.llen(f"{prefix}{q}{s}") for s in suffixes) for q in (INGEST_QUEUE, QUERY_QUEUE)}
-            finally:
-                client.close()
-        if url.startswith("filesystem"):
-            names = [p.name for p in Path(options["data_folder_in"]).iterdir()]
-            return {q: sum(1 for n in names if n.endswith(f".{q}.msg")) for q in (INGEST_QUEUE, QUERY_QUEUE)}
-        raise ValueError(f"cannot read queue depth from broker {url.split('://')[0]!r}")
+        depths = {}
+        with celery.connection_for_read() as connection:
+            connection.ensure_connection(max_retries=1, timeout=3)
+            for name in (INGEST_QUEUE, QUERY_QUEUE):
+                depths[name] = self._message_count(connection, celery.amqp.queues[name])
+        return depths
+
+    @staticmethod
+    def _message_count(connection: Connection, queue: Queue) -> int:
+        channel = connection.channel()  # a refused passive declare closes its channel on AMQP brokers
+        try:
+            return queue.bind(channel).queue_declare(passive=True).message_count
+        except ChannelError as exc:
+            if getattr(exc, "reply_code", None) != NOT_FOUND and "NOT_FOUND" not in str(exc):
+                raise
+        finally:
+            channel.close()
+        channel = connection.channel()
+        try:
+            return queue.bind(channel).queue_declare().message_count
+        finally:
+            channel.close()
 
     def _queue_depth(self) -> Iterator[GaugeMetricFamily]:
         gauge = GaugeMetricFamily("s2m_queue_depth", "Tasks waiting in each broker queue", labels=["queue"])
