@@ -3,8 +3,8 @@
 Trains every (method, modality, seed) with ``ml.training.trainer.train_model`` (model selection
 on the valid split only, by the trainer), evaluates each model with speech test clips as queries
 against the music test split as catalogue, and prints MRR / P@5 / nDCG@5 (mean ± std over seeds),
-the chance level of random rankings of the same split, and the numbers PAPER.md publishes for
-IEMOCAP, then the same as one JSON object.
+the chance level of random rankings of the same split, and the numbers the paper publishes for
+IEMOCAP (docs/method.md#reference-numbers), then the same as one JSON object.
 
     PYTHONPATH=$PWD nice -n 5 python benchmarks/compare_methods.py --corpus /work/data/corpus_small \\
         --seeds 0 1 2 --work-dir /tmp/s2m-compare
@@ -30,7 +30,7 @@ from ml.evaluation.runner import collect_corpus
 METHODS = ("classify", "regress", "triplet", "emosim")
 MODALITIES = ("audio", "text", "fusion")
 TABLE_METRICS = (("mrr", "MRR"), ("p_at_5", "P@5"), ("ndcg_at_5", "nDCG@5"))
-# PAPER.md's published IEMOCAP results (mean over runs), for reference rows.
+# The paper's published IEMOCAP results (mean over runs), for reference rows.
 PAPER_IEMOCAP = [
     {"method": "triplet", "modality": "text", "mrr": 0.75, "p_at_5": 0.68, "ndcg_at_5": 0.87},
     {"method": "triplet", "modality": "audio", "mrr": 0.74, "p_at_5": 0.67, "ndcg_at_5": 0.86},
@@ -95,14 +95,14 @@ def summarise(runs: list[dict]) -> list[dict]:
 
 
 def format_table(rows: list[dict], chance: dict[str, float], corpus_dir: Path) -> str:
-    """Render our rows, the chance level of the test split and PAPER.md's IEMOCAP rows as plain text."""
+    """Render our rows, the chance level of the test split and the paper's IEMOCAP rows as plain text."""
     header = f"{'method':<18}{'modality':<9}" + "".join(f"{title:>14}" for _, title in TABLE_METRICS)
     lines = [f"test split of {corpus_dir} (mean ± std over seeds)", header, "-" * len(header)]
     for row in rows:
         cells = "".join(f"{row[key]:>8.3f} ±{row[key + '_std']:.2f}" for key, _ in TABLE_METRICS)
         lines.append(f"{METHOD_TITLES[row['method']]:<18}{row['modality']:<9}{cells}")
     lines.append(f"{'Random ranking':<18}{'-':<9}" + "".join(f"{chance[key]:>8.3f}      " for key, _ in TABLE_METRICS))
-    lines += ["", "PAPER.md, IEMOCAP (reference, different data)", header, "-" * len(header)]
+    lines += ["", "The paper, IEMOCAP (reference, different data)", header, "-" * len(header)]
     for row in PAPER_IEMOCAP:
         cells = "".join(f"{row[key]:>14.2f}" for key, _ in TABLE_METRICS)
         lines.append(f"{METHOD_TITLES[row['method']]:<18}{row['modality']:<9}{cells}")

@@ -33,3 +33,12 @@ def test_configuration_table_lists_every_setting():
 def test_emotion_space_picture_is_committed_and_linked():
     assert "](docs/emotion-space.png)" in README
     assert (ROOT / "docs" / "emotion-space.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_docs_name_repository_paths_not_machine_paths():
+    docs = [ROOT / "README.md", *ROOT.glob("docs/*.md"), *ROOT.glob("deploy/*.md"), *ROOT.glob("benchmarks/*.md")]
+    docs += list(ROOT.glob("workers/bundled_model/*.md"))
+    offenders = [
+        str(doc.relative_to(ROOT)) for doc in docs if "/work/" in doc.read_text() or "/tmp/" in doc.read_text()
+    ]
+    assert offenders == []

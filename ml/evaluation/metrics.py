@@ -1,4 +1,4 @@
-"""Retrieval metrics of PAPER.md's evaluation: pure functions on labels and rankings (numpy only).
+"""Retrieval metrics of the evaluation in docs/method.md#evaluation: pure functions on labels and rankings (numpy only).
 
 A query is a speech clip with an emotion label; the catalogue is every music track, each with a
 mood label. Relevance of a track to a query is either *hard* (the mood is one the speech emotion

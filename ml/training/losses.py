@@ -12,7 +12,7 @@ from torch.nn import functional as F
 
 from backend.core.domain.emotions import similarity
 
-# Triplet margin on cosine similarity (PAPER.md).
+# Triplet margin on cosine similarity (docs/method.md#losses).
 TRIPLET_MARGIN = 0.4
 
 

@@ -136,7 +136,7 @@ class Trainer:
             )
             self.network = EmotionNetwork(model_config, wav2vec2=backbone)
             if backbone is not None:
-                backbone.freeze_feature_encoder()  # PAPER.md: CNN feature encoder frozen
+                backbone.freeze_feature_encoder()  # docs/method.md#model: CNN feature encoder frozen
         self.model_config = model_config
         rates = {"speech": model_config.speech.frontend.sample_rate, "music": model_config.music.frontend.sample_rate}
         self.rates = rates

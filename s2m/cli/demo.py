@@ -69,7 +69,7 @@ def ensure_corpus(corpus_dir: Path | None, work_dir: Path) -> Path:
 
 
 def hard_matches(speech_label: str, results: list[dict], mood_of_track: dict[str, str]) -> int:
-    """Count top results made as a mood that answers ``speech_label`` (PAPER.md's hard match)."""
+    """Count top results made as a mood that answers ``speech_label`` (docs/method.md: hard match)."""
     return sum(1 for r in results[:TOP_K] if mood_of_track.get(r["track_id"]) in SPEECH_TO_MUSIC[speech_label])
 
 

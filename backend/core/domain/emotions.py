@@ -1,8 +1,8 @@
 """The emotion vocabulary: labels, their valence/arousal points, and how speech maps to music.
 
-Valence/arousal points come from the NRC-VAD lexicon as listed in PAPER.md; ``neutral`` sits at
+Valence/arousal points come from the NRC-VAD lexicon (docs/method.md#labels); ``neutral`` sits at
 the centre of the plane, as the paper's authors moved it. Neutral speech is matched to calm music,
-not to synthetic noise (one of the flaws PAPER.md lists).
+not to synthetic noise (a departure from the paper, docs/method.md#labels).
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ MUSIC_LABELS: tuple[str, ...] = (
 # Every label the product knows, in a stable order (speech first, then music-only labels).
 ALL_LABELS: tuple[str, ...] = tuple(dict.fromkeys(SPEECH_LABELS + MUSIC_LABELS))
 
-# Hard-match relevance: which music moods answer a speech emotion. The first four are PAPER.md's
+# Hard-match relevance: which music moods answer a speech emotion. The first four are the paper's
 # mapping with low-key music in place of noise for neutral speech: calm and tender, the two music
 # moods nearest the centre of the valence/arousal plane, so that the hard match agrees with the
 # graded similarity the model is trained on (tender is in fact the nearer of the two).

@@ -1,6 +1,6 @@
 """Retrieval metrics against values worked out by hand for tiny rankings.
 
-Emotion similarities used below, sim(a, b) = 1 - |VA(a) - VA(b)| with the PAPER.md table:
+Emotion similarities used below, sim(a, b) = 1 - |VA(a) - VA(b)| with the table of docs/method.md#labels:
   sad (.225, .333) vs happy (1, .735):   1 - sqrt(.775² + .402²) = 1 - sqrt(.762229) = .126943
   sad vs calm (.442, .302):              1 - sqrt(.217² + .031²) = 1 - sqrt(.048050) = .780797
   sad vs angry (.122, .830):             1 - sqrt(.103² + .497²) = 1 - sqrt(.257618) = .492439
