@@ -49,7 +49,7 @@ def get_track(track_id: uuid.UUID) -> TrackOut:
 
 
 @blueprint.get("/<uuid:track_id>/audio")
-@spec.validate(resp=Responses("HTTP_200", "HTTP_206", "HTTP_304", "HTTP_416", HTTP_404=ErrorBody))
+@spec.validate(resp=Responses("HTTP_200", "HTTP_206", "HTTP_304", HTTP_404=ErrorBody, HTTP_416=ErrorBody))
 def get_track_audio(track_id: uuid.UUID) -> Response:
     """Return the stored audio file of a track (byte ranges for seeking: 206)."""
     context = service_context()

@@ -71,3 +71,47 @@ def test_schemathesis_finds_no_failure(tmp_path: Path, settings: Settings) -> No
             timeout=600,
         )
     assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
+
+
+def test_the_document_states_the_constraints_the_models_enforce(client, settings: Settings) -> None:
+    document = client.get("/openapi.json").get_json()
+    schemas, paths = document["components"]["schemas"], document["paths"]
+
+    upload = paths["/v1/recommendations"]["post"]
+    form = schemas[upload["requestBody"]["content"]["multipart/form-data"]["schema"]["$ref"].rsplit("/", 1)[1]]
+    assert form["required"] == ["file"] and form["properties"]["file"]["format"] == "binary"
+    assert form["additionalProperties"] is False
+    assert (form["properties"]["limit"]["minimum"], form["properties"]["limit"]["maximum"]) == (1, 100)
+    assert form["properties"]["tags"]["items"]["maxLength"] == 64 and form["properties"]["tags"]["maxItems"] == 32
+    assert {"type": "null"} not in form["properties"]["transcript"].get("anyOf", [])  # a form field is never null
+    assert str(settings.max_upload_bytes) in upload["description"]
+
+    search = schemas["SearchQuery"]
+    assert len(search["oneOf"]) == 3  # exactly one of emotion, valence+arousal, like_track
+    assert search["properties"]["emotion"]["anyOf"][0]["enum"] == [
+        "happy",
+        "funny",
+        "sad",
+        "tender",
+        "exciting",
+        "angry",
+        "scary",
+        "calm",
+    ]
+
+    listing = {p["name"]: p for p in paths["/v1/tracks"]["get"]["parameters"]}
+    assert listing["status"]["schema"]["anyOf"][0]["enum"] == ["queued", "processing", "ready", "failed"]
+    assert (listing["limit"]["schema"]["minimum"], listing["limit"]["schema"]["maximum"]) == (1, 500)
+    wait = paths["/v1/recommendations/{request_id}"]["get"]["parameters"]
+    assert {p["name"]: p["schema"]["format"] for p in wait if p["in"] == "path"} == {"request_id": "uuid"}
+
+    error_ref = "#/components/schemas/ErrorBody"
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                if status.startswith("4") or (status == "503" and path != "/readyz"):
+                    assert response["content"]["application/json"]["schema"]["$ref"] == error_ref, (
+                        path,
+                        method,
+                        status,
+                    )
