@@ -42,3 +42,32 @@ def test_docs_name_repository_paths_not_machine_paths():
         str(doc.relative_to(ROOT)) for doc in docs if "/work/" in doc.read_text() or "/tmp/" in doc.read_text()
     ]
     assert offenders == []
+
+
+TOP_LEVEL = (
+    "backend",
+    "workers",
+    "ml",
+    "corpus",
+    "s2m",
+    "scripts",
+    "deploy",
+    "docs",
+    "tests",
+    "migrations",
+    "benchmarks",
+)
+
+
+def test_every_repository_path_the_docs_name_exists():
+    for doc in (ROOT / "README.md", ROOT / "deploy" / "README.md"):
+        named = set(re.findall(r"`([A-Za-z_][\w.-]*(?:/[\w.-]+)+/?)`", doc.read_text()))
+        named |= set(re.findall(r"^(\w+/(?:\w+/)?)\s", doc.read_text(), re.M))  # the architecture block's folders
+        missing = sorted(p for p in named if p.split("/")[0] in TOP_LEVEL and not (ROOT / p).exists())
+        assert missing == [], f"{doc.name} names paths that do not exist: {missing}"
+
+
+def test_the_architecture_section_lists_every_package_folder():
+    section = README.split("## Architecture", 1)[1].split("\n## ", 1)[0]
+    for package in ("s2m/", "corpus/", "workers/", "backend/api/", "ml/", "backend/core/", "migrations/", "tests/"):
+        assert f"\n{package}" in section, package
