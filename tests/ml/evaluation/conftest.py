@@ -1,4 +1,4 @@
-"""Fixture trees of synthesised audio and an untrained model directory, shared by the evaluation tests."""
+"""Synthesised audio trees shared by the evaluation tests (the untrained model_dir is tests/conftest.py's)."""
 
 from pathlib import Path
 
@@ -7,13 +7,6 @@ import pytest
 import soundfile as sf
 
 from .synth import MUSIC_RATE, SPEECH_RATE, tone, write_tree
-
-
-@pytest.fixture(scope="session")
-def model_dir(tmp_path_factory) -> Path:
-    from ml.embedding.bundle import write_untrained_model
-
-    return write_untrained_model(tmp_path_factory.mktemp("untrained_model"), seed=0)
 
 
 @pytest.fixture
