@@ -1,4 +1,4 @@
-"""What every importer shares: decoding, resampling to the corpus rate, writing clips and the card."""
+"""What every importer shares: decoding and resampling to the corpus rate, writing clips and the card."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
@@ -40,16 +39,6 @@ def require_dir(src: Path, what: str) -> Path:
     return src
 
 
-def resample(samples: np.ndarray, rate: int, target: int) -> np.ndarray:
-    """Resample mono float32 samples with torchaudio (band-limited sinc)."""
-    if rate == target:
-        return samples.astype(np.float32)
-    import torch
-    import torchaudio.functional as F
-
-    return F.resample(torch.from_numpy(samples.astype(np.float32)), rate, target).numpy()
-
-
 def write_import(
     clips: Sequence[SourceClip],
     out_dir: Path,
@@ -69,15 +58,15 @@ def write_import(
     skipped: list[str] = []
     for clip in tqdm(clips, desc=f"import {dataset}", unit="clip", disable=not progress):
         row = make_row(clip.clip_id, clip.modality, clip.split, clip.label, clip.group, source, clip.transcript)
-        try:
-            audio = decode_audio(clip.audio_path)
+        rate = SAMPLE_RATES[clip.modality]
+        try:  # decoded, mixed down and resampled to the corpus rate as it streams (the service's decoder)
+            audio = decode_audio(clip.audio_path, target_rate=rate)
         except AudioError as error:
             skipped.append(f"{clip.audio_path}: {error}")
             continue
         target = out_dir / row.path
         target.parent.mkdir(parents=True, exist_ok=True)
-        rate = SAMPLE_RATES[clip.modality]
-        sf.write(target, resample(audio.mono(), audio.sample_rate, rate), rate, subtype="PCM_16")
+        sf.write(target, audio.samples, rate, subtype="PCM_16")
         rows.append(row)
     for line in skipped:
         log.warning("skipped unreadable clip %s", line)

@@ -10,9 +10,8 @@ import math
 
 import numpy as np
 import torch
-import torchaudio.functional as AF
 
-from backend.core.audio import SILENCE_PEAK, SilentAudioError
+from backend.core.audio import SILENCE_PEAK, SilentAudioError, resample
 
 # RMS level every clip is scaled to before the model (about -20 dBFS).
 TARGET_RMS = 0.1
@@ -41,13 +40,10 @@ def to_mono(samples: np.ndarray) -> np.ndarray:
 
 
 def to_model_rate(samples: np.ndarray, sample_rate: int, target_rate: int) -> torch.Tensor:
-    """Mono-mix ``samples`` and resample them to ``target_rate``: float32 tensor (frames,)."""
+    """Mono-mix ``samples`` and resample them (soxr, as everywhere) to ``target_rate``: float32 tensor (frames,)."""
     if int(sample_rate) != sample_rate or sample_rate <= 0:
         raise ValueError(f"sample rate must be a positive integer, got {sample_rate!r}")
-    wave = torch.from_numpy(np.array(to_mono(samples), dtype=np.float32, copy=True))
-    if sample_rate != target_rate:
-        wave = AF.resample(wave, int(sample_rate), target_rate)
-    return wave
+    return torch.from_numpy(resample(to_mono(samples), int(sample_rate), target_rate))
 
 
 def check_not_silent(wave: torch.Tensor) -> None:

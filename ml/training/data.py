@@ -61,8 +61,8 @@ def load_clips(
         raise ValueError(f"{corpus_dir}/manifest.csv has no clips in splits {list(splits)}")
     clips = []
     for row in tqdm(rows, desc="decoding corpus", unit="clip", disable=not progress):
-        audio = decode_audio(Path(corpus_dir) / row.path)
-        wave = preprocess.to_model_rate(audio.samples, audio.sample_rate, rates[row.modality])
+        audio = decode_audio(Path(corpus_dir) / row.path, target_rate=rates[row.modality])
+        wave = torch.from_numpy(audio.samples)
         wave16 = (wave.clamp(-1, 1) * _INT16).round().to(torch.int16)
         clips.append(Clip(row.path, row.modality, row.split, row.label, row.transcript, wave16))
     return clips

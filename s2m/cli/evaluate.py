@@ -144,7 +144,7 @@ def analyze(file: Path, kind: str, model_dir: Path | None, transcript: str | Non
     settings = _settings()
     max_seconds = settings.max_speech_seconds if kind == "speech" else settings.max_track_seconds
     try:
-        audio = decode_audio(file)
+        audio = decode_audio(file, max_seconds=max_seconds)
         check_clip(audio, min_seconds=settings.min_audio_seconds, max_seconds=max_seconds)
     except AudioError as exc:
         raise click.ClickException(f"{file}: {exc}") from None

@@ -17,7 +17,8 @@ def test_decodes_stereo_to_frames_by_channels():
     t = np.linspace(0, 1, 16000, endpoint=False)
     stereo = np.stack([np.sin(2 * np.pi * 220 * t), np.sin(2 * np.pi * 330 * t)], axis=1) * 0.5
     decoded = audio.decode_audio(wav_bytes(stereo))
-    assert decoded.samples.shape == (16000, 2)
+    assert decoded.samples.shape == (16000,)
+    assert decoded.channels == 2
     assert decoded.sample_rate == 16000
     assert decoded.mono().shape == (16000,)
     audio.check_clip(decoded, min_seconds=0.5, max_seconds=10)

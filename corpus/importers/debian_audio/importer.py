@@ -27,10 +27,10 @@ import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
-from backend.core.audio import AudioError, decode_audio
+from backend.core.audio import AudioError, decode_audio, resample
 from corpus.build import CorpusError, prepare_output
 from corpus.datacard import summary
-from corpus.importers.common import SourceClip, require_dir, resample
+from corpus.importers.common import SourceClip, require_dir
 from corpus.importers.debian_audio.sources import NOT_USED, ROLES, AudioSource, Exclusion, Rule, sources_for
 from ml.manifest import SAMPLE_RATES, ManifestRow, make_row, write_manifest
 
