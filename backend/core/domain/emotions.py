@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from backend.core.domain.text import excerpt
+
 
 @dataclass(frozen=True)
 class Emotion:
@@ -83,7 +85,7 @@ class UnknownEmotionError(ValueError):
     """Raised for a label outside the vocabulary; the message names the known labels."""
 
     def __init__(self, label: str, known: tuple[str, ...] = ALL_LABELS):
-        super().__init__(f"unknown emotion {label!r}; known emotions: {', '.join(known)}")
+        super().__init__(f"unknown emotion {excerpt(label)}; known emotions: {', '.join(known)}")
         self.label = label
 
 

@@ -8,6 +8,7 @@ from these models).
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Annotated, Any, Literal
 
@@ -23,27 +24,48 @@ from pydantic import (
 )
 
 from backend.core.domain.emotions import ALL_LABELS, MUSIC_LABELS, UnknownEmotionError
+from backend.core.domain.text import (
+    CONTROL_CHARACTERS,
+    MULTI_LINE_PATTERN,
+    SINGLE_LINE_PATTERN,
+    MultiLine,
+    SingleLine,
+    excerpt,
+    single_line,
+)
 from backend.core.domain.work import WORK_STATUSES
 
 MAX_RESULTS = 100
 DEFAULT_RESULTS = 10
 MAX_TAGS = 32
 MAX_TAG_LENGTH = 64
+# Lengths of the text columns (backend.core.storage.models), of a transcript and of a paging cursor.
 MAX_TEXT_LENGTH = 500
 MAX_TRANSCRIPT_LENGTH = 5000
-# A tag: 1-64 characters, no comma, not only spaces (it is stored stripped and lower-cased).
-TAG_PATTERN = r"^[^,]*[^,\s][^,]*$"
+MAX_CURSOR_LENGTH = 512
+# Track ids one query may leave out.
+MAX_EXCLUDED = 1000
+# A tag: 1-64 characters, no comma, no control character, not only spaces (stored stripped and lower-cased).
+TAG_PATTERN = rf"^[^,{CONTROL_CHARACTERS}]*[^,\s{CONTROL_CHARACTERS}][^,{CONTROL_CHARACTERS}]*$"
 
 
 def split_csv(value: Any) -> Any:
-    """Turn "a, b,,c" into ["a", "b", "c"]; leave lists and other values alone."""
+    """Turn "a, b,,c" into ["a", "b", "c"]; leave lists and other values alone.
+
+    Only spaces are trimmed: other whitespace is a control character to refuse, not to drop.
+    """
     if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
+        return [part.strip(" ") for part in value.split(",") if part.strip(" ")]
     return value
 
 
+# Whitespace as JSON Schema's (ECMAScript's) \s means it, so the document and this check agree on "blank".
+WHITESPACE = r"\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+_BLANK = re.compile(rf"^[{WHITESPACE}]*$")
+
+
 def _blank_to_none(value: Any) -> Any:
-    return None if isinstance(value, str) and not value.strip() else value
+    return None if isinstance(value, str) and _BLANK.match(value) else value
 
 
 def check_label(label: str) -> str:
@@ -57,14 +79,19 @@ def check_music_label(label: str) -> str:
     check_label(label)
     if label not in MUSIC_LABELS:
         known = ", ".join(MUSIC_LABELS)
-        raise ValueError(f"there is no music prototype for emotion {label!r}; search by one of: {known}")
+        raise ValueError(f"there is no music prototype for emotion {excerpt(label)}; search by one of: {known}")
     return label
 
 
 def check_tag(tag: str) -> str:
+    """Lower-case a tag; refuse control characters, commas and lengths outside 1..MAX_TAG_LENGTH."""
+    try:
+        single_line(tag)
+    except ValueError as exc:
+        raise ValueError(f"tag {excerpt(tag)} {exc}") from None
     tag = tag.strip().lower()
     if not tag or len(tag) > MAX_TAG_LENGTH or "," in tag:
-        raise ValueError(f"tag {tag!r} must be 1-{MAX_TAG_LENGTH} characters without commas")
+        raise ValueError(f"tag {excerpt(tag)} must be 1-{MAX_TAG_LENGTH} characters without commas")
     return tag
 
 
@@ -73,7 +100,7 @@ def clean_tags(tags: list[str]) -> list[str]:
 
 
 # A blank value (empty or only spaces) means the same as leaving the field out.
-BLANK_SCHEMA = {"type": "string", "pattern": r"^\s*$"}
+BLANK_SCHEMA = {"type": "string", "pattern": rf"^[{WHITESPACE}]*$"}
 
 
 def _nullable(schema: dict[str, Any], blank: bool = True) -> WithJsonSchema:
@@ -90,9 +117,9 @@ Unit = Annotated[
     Annotated[float, Field(ge=0.0, le=1.0)] | None, BeforeValidator(_blank_to_none), _nullable(UNIT_SCHEMA)
 ]
 ShortText = Annotated[
-    Annotated[str, Field(max_length=MAX_TEXT_LENGTH)] | None,
+    SingleLine(MAX_TEXT_LENGTH) | None,
     BeforeValidator(_blank_to_none),
-    _nullable({"type": "string", "maxLength": MAX_TEXT_LENGTH}),
+    _nullable({"type": "string", "maxLength": MAX_TEXT_LENGTH, "pattern": SINGLE_LINE_PATTERN}),
 ]
 Label = Annotated[str, AfterValidator(check_label), WithJsonSchema(LABEL_SCHEMA)]
 Tag = Annotated[str, WithJsonSchema(TAG_SCHEMA)]
@@ -104,13 +131,17 @@ class TrackFilters(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    emotions: Annotated[list[Label], Csv] = Field(default_factory=list, description="allowed emotion labels")
+    emotions: Annotated[list[Label], Csv] = Field(
+        default_factory=list, max_length=len(ALL_LABELS), description="allowed emotion labels"
+    )
     valence_min: Unit = None
     valence_max: Unit = None
     arousal_min: Unit = None
     arousal_max: Unit = None
     tags: TagList = Field(default_factory=list, description="tracks carrying any of these tags")
-    exclude: Annotated[list[uuid.UUID], Csv] = Field(default_factory=list, description="track ids to leave out")
+    exclude: Annotated[list[uuid.UUID], Csv] = Field(
+        default_factory=list, max_length=MAX_EXCLUDED, description="track ids to leave out"
+    )
 
     @model_validator(mode="after")
     def _ordered_ranges(self) -> TrackFilters:
@@ -130,10 +161,10 @@ class RecommendationForm(TrackFilters):
 
     limit: int = Field(DEFAULT_RESULTS, ge=1, le=MAX_RESULTS)
     transcript: Annotated[
-        Annotated[str, Field(max_length=MAX_TRANSCRIPT_LENGTH)] | None,
+        MultiLine(MAX_TRANSCRIPT_LENGTH) | None,
         BeforeValidator(_blank_to_none),
-        _nullable({"type": "string", "maxLength": MAX_TRANSCRIPT_LENGTH}),
-    ] = Field(None, description="what was said, for models that also read the words")
+        _nullable({"type": "string", "maxLength": MAX_TRANSCRIPT_LENGTH, "pattern": MULTI_LINE_PATTERN}),
+    ] = Field(None, description="what was said, for models that also read the words (tab and line breaks allowed)")
 
 
 def _given(name: str) -> dict[str, Any]:
@@ -198,9 +229,11 @@ class TrackListQuery(BaseModel):
     ] = None
     tag: Annotated[str | None, BeforeValidator(_blank_to_none), _nullable(TAG_SCHEMA)] = None
     limit: int = Field(50, ge=1, le=500)
-    cursor: Annotated[str | None, BeforeValidator(_blank_to_none)] = Field(
-        None, description="the next_cursor of the previous page"
-    )
+    cursor: Annotated[
+        SingleLine(MAX_CURSOR_LENGTH) | None,
+        BeforeValidator(_blank_to_none),
+        _nullable({"type": "string", "maxLength": MAX_CURSOR_LENGTH, "pattern": SINGLE_LINE_PATTERN}),
+    ] = Field(None, description="the next_cursor of the previous page")
 
     @field_validator("emotion")
     @classmethod

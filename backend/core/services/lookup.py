@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import TypeVar
 
+from backend.core.domain.text import excerpt
 from backend.core.services.context import ServiceContext
 from backend.core.services.errors import NotFoundError
 
@@ -16,7 +17,7 @@ def parse_id(raw: str, what: str) -> uuid.UUID:
     try:
         return uuid.UUID(raw)
     except ValueError:
-        raise NotFoundError(f"no {what} with id {raw!r}") from None
+        raise NotFoundError(f"no {what} with id {excerpt(raw)}") from None
 
 
 def get_row(ctx: ServiceContext, model: type[Row], row_id: uuid.UUID, what: str) -> Row:
