@@ -18,7 +18,7 @@ from typing import TypeVar
 import numpy as np
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from backend.core.audio import AudioError, decode_audio
+from backend.core.audio import DURATION_SLACK_SECONDS, AudioError, check_clip, decode_audio
 from backend.core.domain.analysis import ClipAnalysis
 from backend.core.domain.filters import TrackFilters
 from backend.core.domain.work import FAILED, READY
@@ -35,10 +35,13 @@ log = logging.getLogger(__name__)
 # Errors a retry may cure; everything else is recorded on the row as a permanent failure.
 TRANSIENT = (OperationalError, *TRANSIENT_ERRORS)
 Work = TypeVar("Work", Track, RecommendationRequest)
+# Seconds of audio one embedding batch may hold: its memory grows with the audio, not the track count.
+BATCH_AUDIO_SECONDS = 1200.0
 
 
 def note_transient_error(worker: WorkerContext, model: type[Work], work_id: uuid.UUID, exc: BaseException) -> None:
     """Keep the last transient error on the row (best effort) so a final failure can name it."""
+    log.warning("%s %s will be retried: %s", model.__name__, work_id, work_items.log_text(exc))
     try:
         work_items.note_retry(worker.services.db, model, work_id, work_items.describe_error(exc))
     except (OperationalError, DBAPIError):
@@ -55,14 +58,22 @@ def _run(worker: WorkerContext, model: type[Work], work_id: uuid.UUID, body: Cal
         note_transient_error(worker, model, work_id, exc)
         raise
     except Exception as exc:  # permanent: record the reason instead of retrying forever
-        work_items.fail(worker.services.db, model, work_id, work_items.describe_error(exc))
+        _fail(worker, model, work_id, exc)
         return FAILED
 
 
-def track_clip(worker: WorkerContext, track: Track) -> tuple[np.ndarray, int]:
-    """Decode a track's stored audio into mono samples and their rate."""
-    audio = decode_audio(worker.services.media.read(track_service.MEDIA_KIND, track.content_sha256))
-    return audio.mono(), audio.sample_rate
+def _fail(worker: WorkerContext, model: type[Work], work_id: uuid.UUID, exc: BaseException) -> None:
+    """Fail the item: the log gets the exception, the row the reason in words."""
+    log.warning("%s %s failed on %s", model.__name__, work_id, work_items.log_text(exc))
+    work_items.fail(worker.services.db, model, work_id, work_items.describe_error(exc))
+
+
+def track_clip(worker: WorkerContext, track: Track, rate: int) -> tuple[np.ndarray, int]:
+    """Decode a track's stored audio into checked mono samples at ``rate`` (the model's music rate)."""
+    path = worker.services.media.path(track_service.MEDIA_KIND, track.content_sha256)
+    audio = decode_audio(path, target_rate=rate, max_seconds=worker.settings.max_track_seconds)
+    check_clip(audio, min_seconds=0.0, max_seconds=worker.settings.max_track_seconds + DURATION_SLACK_SECONDS)
+    return audio.samples, audio.sample_rate
 
 
 def music_embedder(worker: WorkerContext, model_dir: Path) -> Callable[[Sequence[Track]], list[ClipAnalysis]]:
@@ -70,7 +81,8 @@ def music_embedder(worker: WorkerContext, model_dir: Path) -> Callable[[Sequence
     model = load_worker_model(worker.settings, model_dir)
 
     def embed(tracks: Sequence[Track]) -> list[ClipAnalysis]:
-        return model.embed_music_batch([track_clip(worker, track) for track in tracks])
+        rate = model.config.music.frontend.sample_rate
+        return model.embed_music_batch([track_clip(worker, track, rate) for track in tracks])
 
     return embed
 
@@ -79,18 +91,31 @@ def embed_track(worker: WorkerContext, track_id: uuid.UUID) -> str:
     """Embed a track (with other waiting tracks in one batch), write the vectors, mark them ready."""
     db = worker.services.db
 
+    def has_audio(sha256: str) -> bool:  # a row is committed a moment before its file is moved into place
+        return worker.services.media.exists(track_service.MEDIA_KIND, sha256)
+
     def body(track: Track) -> str:
-        batch = [track, *work_items.claim_fresh_tracks(db, track.id, worker.settings.embed_batch_size - 1)]
+        model, active = worker.model()
+        batch = [
+            track,
+            *work_items.claim_fresh_tracks(
+                db,
+                track.id,
+                worker.settings.embed_batch_size - 1,
+                seconds_budget=max(0.0, BATCH_AUDIO_SECONDS - track.duration_seconds),
+                has_audio=has_audio,
+            ),
+        ]
+        rate = model.config.music.frontend.sample_rate
         clips, decoded = [], []
         for item in batch:
             try:
-                clips.append(track_clip(worker, item))
+                clips.append(track_clip(worker, item, rate))
                 decoded.append(item)
             except (AudioError, OSError) as exc:
-                work_items.fail(db, Track, item.id, work_items.describe_error(exc))
+                _fail(worker, Track, item.id, exc)
         if not decoded:
             return FAILED
-        model, active = worker.model()
         analyses = model.embed_music_batch(clips)
         worker.services.ensure_collection(active.collection)
         points = [TrackPoint.from_analysis(t.id, a, t.tags) for t, a in zip(decoded, analyses, strict=True)]
@@ -110,8 +135,11 @@ def answer_request(worker: WorkerContext, request_id: uuid.UUID) -> str:
 
     def body(request: RecommendationRequest) -> str:
         model, active = worker.model()
-        audio = decode_audio(worker.services.media.read(recommendation_service.MEDIA_KIND, request.speech_sha256))
-        analysis = model.embed_speech(audio.mono(), audio.sample_rate, request.transcript)
+        path = worker.services.media.path(recommendation_service.MEDIA_KIND, request.speech_sha256)
+        limit = worker.settings.max_speech_seconds
+        audio = decode_audio(path, target_rate=model.config.speech.frontend.sample_rate, max_seconds=limit)
+        check_clip(audio, min_seconds=0.0, max_seconds=limit + DURATION_SLACK_SECONDS)
+        analysis = model.embed_speech(audio.samples, audio.sample_rate, request.transcript)
         filters = TrackFilters.model_validate(request.filters)
         results = find_tracks(
             worker.services, active.collection, EmbeddingQuery(analysis.vector), filters, request.result_limit

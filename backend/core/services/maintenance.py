@@ -1,5 +1,5 @@
-"""Operations over the whole catalogue: requeue stale work, reconcile the database with Qdrant,
-reindex with a new model. The database is the source of truth throughout."""
+"""Operations over the whole catalogue: requeue stale work, reconcile the database with Qdrant and
+the media store, reindex with a new model. The database is the source of truth throughout."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from backend.core.services.model_versions import (
     require_active_model,
     set_active_model,
 )
+from backend.core.storage.media import StoredFile
 from backend.core.storage.models import ModelVersion, RecommendationRequest, Track
 from backend.core.storage.vectors import TrackPoint
 
@@ -57,16 +58,40 @@ def requeue(
     return report
 
 
+# Staging files of uploads untouched this long belong to requests that died; reconcile removes them.
+STALE_UPLOAD_SECONDS = 3600.0
+
+
 @dataclass
 class ReconcileReport:
     collection: str
     missing_vectors: list[uuid.UUID] = field(default_factory=list)  # ready rows without a vector: re-embedded
     orphan_vectors: list[uuid.UUID] = field(default_factory=list)  # vectors without a row: deleted
     not_sent: list[uuid.UUID] = field(default_factory=list)
+    orphan_files: list[str] = field(default_factory=list)  # stored audio no row refers to: deleted
+    stale_uploads: list[str] = field(default_factory=list)  # staging files of uploads that died: deleted
 
 
-def reconcile(ctx: ServiceContext, dry_run: bool = False) -> ReconcileReport:
-    """Repair the active collection: re-embed ready tracks without vectors, delete vectors without tracks."""
+def orphan_media(ctx: ServiceContext) -> list[StoredFile]:
+    """Stored files that no track or request refers to.
+
+    The files are listed before the rows are read: a file is moved into place only after its row
+    is committed, so a file seen here whose row is not found below has no row.
+    """
+    stored = list(ctx.media.stored())
+    with ctx.db.session() as session:
+        referenced = {
+            "tracks": set(session.scalars(select(Track.content_sha256))),
+            "speech": set(session.scalars(select(RecommendationRequest.speech_sha256))),
+        }
+    return [item for item in stored if item.sha256 not in referenced[item.kind]]
+
+
+def reconcile(ctx: ServiceContext, dry_run: bool = False, now: float | None = None) -> ReconcileReport:
+    """Repair the active collection (re-embed ready tracks without vectors, delete vectors without tracks)
+    and the media store (delete files no row refers to, and staging files of uploads that died)."""
+    orphans = orphan_media(ctx)
+    stale = ctx.media.stale_staging(STALE_UPLOAD_SECONDS, now)
     with ctx.db.session() as session:
         model = require_active_model(session)
         ready = set(work_items.ready_track_ids(session))
@@ -76,9 +101,16 @@ def reconcile(ctx: ServiceContext, dry_run: bool = False) -> ReconcileReport:
         collection=model.collection,
         missing_vectors=sorted(ready - stored),
         orphan_vectors=sorted(stored - known),
+        orphan_files=[str(item.path.relative_to(ctx.media.root)) for item in orphans],
+        stale_uploads=[str(path.relative_to(ctx.media.root)) for path in stale],
     )
     if dry_run:
         return report
+    for item in orphans:
+        item.path.unlink(missing_ok=True)
+        log.info("deleted %s: no track or request refers to it", item.path)
+    for path in stale:
+        path.unlink(missing_ok=True)
     ctx.vectors.delete(model.collection, report.orphan_vectors)
     if report.missing_vectors:
         work_items.reset_tracks(ctx.db, report.missing_vectors)

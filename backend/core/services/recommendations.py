@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from typing import BinaryIO
 
 from backend.core.domain.filters import RecommendationForm
 from backend.core.domain.work import FINISHED_STATUSES, QUEUED
 from backend.core.services.context import ServiceContext
 from backend.core.services.lookup import get_row, parse_id
-from backend.core.services.uploads import accept_audio
+from backend.core.services.uploads import accept_audio, publish_or_undo, staged_upload
 from backend.core.storage.models import RecommendationRequest
 
 MEDIA_KIND = "speech"
@@ -22,26 +23,38 @@ def parse_request_id(raw: str) -> uuid.UUID:
 
 
 def create_recommendation_request(
-    ctx: ServiceContext, data: bytes, form: RecommendationForm
+    ctx: ServiceContext, upload: BinaryIO | bytes, form: RecommendationForm
 ) -> tuple[RecommendationRequest, bool]:
-    """Validate and store the speech clip, commit the request, enqueue it; return it and whether it was enqueued."""
-    accepted = accept_audio(
-        data, min_seconds=ctx.settings.min_audio_seconds, max_seconds=ctx.settings.max_speech_seconds
-    )
-    sha256 = ctx.media.put(MEDIA_KIND, data)
-    request = RecommendationRequest(
-        status=QUEUED,
-        speech_sha256=sha256,
-        media_format=accepted.format,
-        duration_seconds=accepted.audio.duration_seconds,
-        transcript=form.transcript,
-        filters=form.filters_only().model_dump(mode="json"),
-        result_limit=form.limit,
-    )
-    with ctx.db.session() as session:
-        session.add(request)
-        session.commit()
+    """Validate and store the speech clip, commit the request, enqueue it; return it and whether it was enqueued.
+
+    As for tracks, the clip is staged and moved into the store only after its row is committed.
+    """
+    with staged_upload(ctx.media, upload) as staged:
+        accepted = accept_audio(
+            staged.path, min_seconds=ctx.settings.min_audio_seconds, max_seconds=ctx.settings.max_speech_seconds
+        )
+        request = RecommendationRequest(
+            status=QUEUED,
+            speech_sha256=staged.sha256,
+            media_format=accepted.format,
+            duration_seconds=accepted.duration_seconds,
+            transcript=form.transcript,
+            filters=form.filters_only().model_dump(mode="json"),
+            result_limit=form.limit,
+        )
+        with ctx.db.session() as session:
+            session.add(request)
+            session.commit()
+        publish_or_undo(ctx.media, MEDIA_KIND, staged, lambda: _delete_row(ctx, request.id))
     return request, ctx.queue.answer_request(request.id)
+
+
+def _delete_row(ctx: ServiceContext, request_id: uuid.UUID) -> None:
+    with ctx.db.session() as session:
+        row = session.get(RecommendationRequest, request_id)
+        if row is not None:
+            session.delete(row)
+            session.commit()
 
 
 def get_request(ctx: ServiceContext, request_id: uuid.UUID) -> RecommendationRequest:

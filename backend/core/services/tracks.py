@@ -7,19 +7,20 @@ import binascii
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import BinaryIO
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from backend.core.domain.filters import TrackListQuery, TrackMetadata
+from backend.core.domain.text import excerpt
 from backend.core.domain.work import QUEUED
 from backend.core.services.context import ServiceContext
 from backend.core.services.errors import InvalidInputError
 from backend.core.services.lookup import get_row, parse_id
 from backend.core.services.model_versions import all_collections
-from backend.core.services.uploads import accept_audio
-from backend.core.storage.media import sha256_hex
+from backend.core.services.uploads import accept_audio, publish_or_undo, staged_upload
 from backend.core.storage.models import Track, TrackTag
 
 MEDIA_KIND = "tracks"
@@ -41,38 +42,49 @@ def _find_by_sha(ctx: ServiceContext, sha256: str) -> Track | None:
         return session.scalar(select(Track).where(Track.content_sha256 == sha256))
 
 
-def ingest_track(ctx: ServiceContext, data: bytes, metadata: TrackMetadata) -> IngestResult:
-    """Validate, store and register a track, then enqueue its embedding; the same audio is ingested once."""
-    sha256 = sha256_hex(data)
-    existing = _find_by_sha(ctx, sha256)
-    if existing is not None:
-        return IngestResult(existing, created=False, enqueued=False)
-    accepted = accept_audio(
-        data, min_seconds=ctx.settings.min_audio_seconds, max_seconds=ctx.settings.max_track_seconds
-    )
-    # The file goes first and the row second, so a committed row always has its audio.
-    ctx.media.put(MEDIA_KIND, data)
-    track = Track(
-        status=QUEUED,
-        title=metadata.title,
-        artist=metadata.artist,
-        external_id=metadata.external_id,
-        content_sha256=sha256,
-        media_format=accepted.format,
-        duration_seconds=accepted.audio.duration_seconds,
-        tag_rows=[TrackTag(tag=tag, position=i) for i, tag in enumerate(metadata.tags)],
-    )
-    with ctx.db.session() as session:
-        session.add(track)
-        try:
-            session.commit()
-        except IntegrityError:  # the same audio committed concurrently by another request
-            session.rollback()
-            existing = _find_by_sha(ctx, sha256)
-            if existing is None:
-                raise
+def ingest_track(ctx: ServiceContext, upload: BinaryIO | bytes, metadata: TrackMetadata) -> IngestResult:
+    """Validate, store and register a track, then enqueue its embedding; the same audio is ingested once.
+
+    The upload is staged and checked, its row committed, and only then is the file moved into the
+    store: a refusal or a failed commit leaves neither a row nor a file.
+    """
+    with staged_upload(ctx.media, upload) as staged:
+        existing = _find_by_sha(ctx, staged.sha256)
+        if existing is not None:
             return IngestResult(existing, created=False, enqueued=False)
+        accepted = accept_audio(
+            staged.path, min_seconds=ctx.settings.min_audio_seconds, max_seconds=ctx.settings.max_track_seconds
+        )
+        track = Track(
+            status=QUEUED,
+            title=metadata.title,
+            artist=metadata.artist,
+            external_id=metadata.external_id,
+            content_sha256=staged.sha256,
+            media_format=accepted.format,
+            duration_seconds=accepted.duration_seconds,
+            tag_rows=[TrackTag(tag=tag, position=i) for i, tag in enumerate(metadata.tags)],
+        )
+        with ctx.db.session() as session:
+            session.add(track)
+            try:
+                session.commit()
+            except IntegrityError:  # the same audio committed concurrently by another request
+                session.rollback()
+                existing = _find_by_sha(ctx, staged.sha256)
+                if existing is None:
+                    raise
+                return IngestResult(existing, created=False, enqueued=False)
+        publish_or_undo(ctx.media, MEDIA_KIND, staged, lambda: _delete_row(ctx, track.id))
     return IngestResult(track, created=True, enqueued=ctx.queue.embed_track(track.id))
+
+
+def _delete_row(ctx: ServiceContext, track_id: uuid.UUID) -> None:
+    with ctx.db.session() as session:
+        row = session.get(Track, track_id)
+        if row is not None:
+            session.delete(row)
+            session.commit()
 
 
 def get_track(ctx: ServiceContext, track_id: uuid.UUID) -> Track:
@@ -88,9 +100,14 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         created_at, track_id = json.loads(base64.urlsafe_b64decode(padded))
-        return datetime.fromisoformat(created_at), uuid.UUID(track_id)
-    except (ValueError, TypeError, binascii.Error):
-        raise InvalidInputError(f"cursor {cursor!r} is not a cursor this API returned", code="invalid_cursor") from None
+        moment = datetime.fromisoformat(created_at)
+        if moment.tzinfo is not None:  # the database compares in UTC; out-of-range offsets are refused here
+            moment = moment.astimezone(UTC)
+        return moment, uuid.UUID(track_id)
+    except (ValueError, TypeError, OverflowError, RecursionError, binascii.Error):
+        raise InvalidInputError(
+            f"cursor {excerpt(cursor)} is not a cursor this API returned", code="invalid_cursor"
+        ) from None
 
 
 def list_tracks(ctx: ServiceContext, query: TrackListQuery) -> tuple[list[Track], str | None]:
@@ -122,9 +139,5 @@ def delete_track(ctx: ServiceContext, track_id: uuid.UUID) -> None:
         collections = all_collections(session)
     for collection in collections:
         ctx.vectors.delete(collection, [track_id])
-    with ctx.db.session() as session:
-        row = session.get(Track, track_id)
-        if row is not None:
-            session.delete(row)
-            session.commit()
+    _delete_row(ctx, track_id)
     ctx.media.delete(MEDIA_KIND, track.content_sha256)

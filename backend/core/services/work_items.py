@@ -13,14 +13,17 @@ reindex) changes those columns through these functions, so the rules live here:
 from __future__ import annotations
 
 import logging
+import math
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Literal, TypeVar
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from backend.core.audio import AudioError
 from backend.core.domain.analysis import ClipAnalysis
 from backend.core.domain.work import (
     FAILED,
@@ -33,6 +36,7 @@ from backend.core.domain.work import (
 )
 from backend.core.storage.db import Database
 from backend.core.storage.models import RecommendationRequest, Track, utcnow
+from backend.core.storage.vectors import TRANSIENT_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +49,23 @@ MAX_ERROR_CHARS = 2000
 
 
 def describe_error(exc: BaseException) -> str:
-    """The reason stored on a row: the exception's type and message, bounded."""
+    """The reason stored on a row, in words: the audio problem, or the kind of failure, never raw exception text.
+
+    The exception itself goes to the worker's log (:func:`log_text`).
+    """
+    if isinstance(exc, AudioError):
+        return str(exc)[:MAX_ERROR_CHARS]
+    if isinstance(exc, FileNotFoundError):
+        return "the stored audio file is missing from the media store"
+    if isinstance(exc, OperationalError):
+        return "the database did not answer"
+    if isinstance(exc, TRANSIENT_ERRORS):
+        return "the vector store did not answer"
+    return "the worker failed on an internal error (its log has the details)"
+
+
+def log_text(exc: BaseException) -> str:
+    """The exception's type and message, bounded, for the log."""
     return f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
 
 
@@ -85,23 +105,36 @@ def note_retry(db: Database, model: WorkModel, work_id: uuid.UUID, reason: str) 
             session.commit()
 
 
-def claim_fresh_tracks(db: Database, exclude: uuid.UUID, limit: int) -> list[Track]:
-    """Take up to ``limit`` never-started queued tracks (oldest first) to embed in the same batch.
+def claim_fresh_tracks(
+    db: Database,
+    exclude: uuid.UUID,
+    limit: int,
+    seconds_budget: float = math.inf,
+    has_audio: Callable[[str], bool] = lambda _sha256: True,
+) -> list[Track]:
+    """Take up to ``limit`` never-started queued tracks (oldest first), ``seconds_budget`` of audio at most.
 
     Each claim is a compare-and-set (``status = 'queued'`` in the UPDATE), so two workers never
     take the same track, and a claim counts an attempt like a start. Only fresh tracks are taken:
-    a track that might be poison runs alone. Their own messages arrive later and are skipped.
+    a track that might be poison runs alone; and only tracks whose audio ``has_audio`` (by sha256)
+    says is stored. Their own messages arrive later and are skipped.
     """
     if limit <= 0:
         return []
     claimed = []
     with db.session() as session:
-        candidates = session.scalars(
-            select(Track.id)
+        rows = session.execute(
+            select(Track.id, Track.content_sha256, Track.duration_seconds)
             .where(Track.status == QUEUED, Track.attempts == 0, Track.id != exclude)
             .order_by(Track.created_at)
             .limit(limit)
         ).all()
+        candidates = []
+        for track_id, sha256, seconds in rows:
+            if seconds > seconds_budget or not has_audio(sha256):
+                continue
+            seconds_budget -= seconds
+            candidates.append(track_id)
         for candidate in candidates:
             taken = session.execute(
                 update(Track)

@@ -13,14 +13,16 @@ from backend.core.storage.db import Database
 from backend.core.storage.models import Track
 
 
-def _add(db: Database, status: str = "queued", attempts: int = 0, age_seconds: float = 0) -> uuid.UUID:
+def _add(
+    db: Database, status: str = "queued", attempts: int = 0, age_seconds: float = 0, seconds: float = 1.0
+) -> uuid.UUID:
     moment = datetime.now(UTC) - timedelta(seconds=age_seconds)
     track = Track(
         status=status,
         attempts=attempts,
         content_sha256=uuid.uuid4().hex * 2,
         media_format="WAV",
-        duration_seconds=1.0,
+        duration_seconds=seconds,
         created_at=moment,
         updated_at=moment,
     )
@@ -68,6 +70,37 @@ def test_claims_take_only_fresh_queued_tracks_once(app: Flask) -> None:
     assert work_items.claim_fresh_tracks(db, exclude=own, limit=5) == []  # nothing fresh is left
     assert _row(db, retried).status == "queued"  # a track that already had a start runs alone
     assert work_items.claim_fresh_tracks(db, exclude=own, limit=0) == []
+
+
+def test_claims_stay_within_the_audio_budget_and_take_only_stored_audio(app: Flask) -> None:
+    db = app.extensions["s2m"].db
+    own = _add(db, age_seconds=5)
+    long_a, long_b = _add(db, age_seconds=4, seconds=700.0), _add(db, age_seconds=3, seconds=700.0)
+    short, unstored = _add(db, age_seconds=2, seconds=100.0), _add(db, age_seconds=1, seconds=10.0)
+    missing = _row(db, unstored).content_sha256
+    claimed = work_items.claim_fresh_tracks(
+        db, exclude=own, limit=10, seconds_budget=900.0, has_audio=lambda sha256: sha256 != missing
+    )
+    # The first long track fits, the second would pass the budget, the short one still fits.
+    assert {t.id for t in claimed} == {long_a, short}
+    assert (_row(db, long_b).status, _row(db, unstored).status) == ("queued", "queued")
+
+
+def test_a_row_carries_the_reason_in_words_never_the_exception_text() -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from backend.core.audio import SilentAudioError
+
+    assert work_items.describe_error(SilentAudioError("the audio is silent")) == "the audio is silent"
+    assert work_items.describe_error(FileNotFoundError("/srv/media/tracks/ab/ab")) == (
+        "the stored audio file is missing from the media store"
+    )
+    assert work_items.describe_error(OperationalError("SELECT", {}, Exception("host 10.0.0.1"))) == (
+        "the database did not answer"
+    )
+    internal = work_items.describe_error(KeyError("<object at 0x7f>"))
+    assert "0x" not in internal and "KeyError" not in internal
+    assert "KeyError" in work_items.log_text(KeyError("x"))
 
 
 def test_finishing_marks_ready_with_the_analysis_and_reports_deleted_tracks(app: Flask) -> None:
