@@ -66,6 +66,7 @@ class LocalStack:
     def start(self) -> None:
         """Migrate the database, start serving the API, start the worker."""
         from backend.api.app import create_app
+        from backend.api.security import ApiRequestHandler
         from backend.core.logging import configure_logging
         from backend.core.storage.db import upgrade_database
 
@@ -75,7 +76,7 @@ class LocalStack:
         # The API logs to a file beside the worker's, leaving the terminal to the caller's output.
         configure_logging(self.settings.log_json, filename=self.api_log)
         try:
-            self._server = make_server(self.host, self.port, app, threaded=True)
+            self._server = make_server(self.host, self.port, app, threaded=True, request_handler=ApiRequestHandler)
         except OSError as exc:
             raise LocalStackError(f"cannot listen on {self.host}:{self.port}: {exc.strerror}") from exc
         self._thread = threading.Thread(target=self._server.serve_forever, name="s2m-api", daemon=True)

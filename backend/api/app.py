@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
+from backend.api.forms import ApiRequest, body_limits
 from backend.core.config import Settings
 from backend.core.services.context import ServiceContext
 from backend.core.services.queue import TaskQueue
@@ -32,8 +33,8 @@ def init_services(app: Flask, settings: Settings) -> None:
     from backend.api import celery_init_app
 
     app.extensions["s2m_settings"] = settings
-    # Room for the multipart envelope around the largest accepted file.
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes + 64 * 1024
+    # The file itself is limited exactly (backend.api.forms); these bound the whole body and its fields.
+    app.config.update(body_limits(settings.max_upload_bytes))
     queue = TaskQueue(settings, celery=celery_init_app(app))
     app.extensions["s2m"] = ServiceContext.from_settings(settings, queue)
 
@@ -41,13 +42,15 @@ def init_services(app: Flask, settings: Settings) -> None:
 def create_app(config: Settings | None = None) -> Flask:
     """Build the API application from ``config`` (default: settings from the environment)."""
     from backend import api
-    from backend.api import observability, web
+    from backend.api import observability, security, web
 
     settings = config or Settings.from_env()
     app = Flask(__name__, static_folder=None)
     app.json = ApiJSONProvider(app)
+    app.request_class = ApiRequest
     init_services(app, settings)
     api.init_app(app)
     observability.init_app(app)
+    security.init_app(app)
     web.init_app(app)
     return app

@@ -1,16 +1,25 @@
-"""Every error leaves the API as ``{"error": {"code", "message"}}`` with a fitting status."""
+"""Every error leaves the API as ``{"error": {"code", "message"}}`` with a fitting status.
+
+Messages are written for the person who sent the request: they name the field and show at most a
+short excerpt of a bad value, and never carry an exception's text or an object's repr (those go to
+the log, under the request's id).
+"""
 
 from __future__ import annotations
 
 import logging
 import re
 
-from flask import Flask, Response, current_app
+from flask import Flask, Response, current_app, g
 from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from backend.api.forms import FileTooLarge
 from backend.core.audio import AudioError, NotAudioError
+from backend.core.domain.text import excerpt
 from backend.core.services.errors import ServiceError
+from backend.core.storage.vectors import TRANSIENT_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -22,29 +31,39 @@ def error_response(status: int, code: str, message: str) -> Response:
     return respond(ErrorBody(error=ErrorDetail(code=code, message=message)), status)
 
 
-# Values echoed back in a validation message: plain scalars only, and only this much of them.
-ECHO_CHARS = 80
 # Validation error types that carry their own error code (see backend.api.schemas).
 CODED_ERRORS = ("missing_file",)
+# Problems listed in one 422 message; the rest are counted.
+MAX_LISTED_ERRORS = 5
+_FIELD_NAME = re.compile(r"^[A-Za-z0-9_]{1,40}$")
 
 
 def _shown(value: object) -> str | None:
+    """An excerpt of a scalar input; objects, lists and dicts are not echoed."""
     if isinstance(value, str):
-        return repr(value if len(value) <= ECHO_CHARS else value[:ECHO_CHARS] + "...")
+        return excerpt(value)
     if value is None or isinstance(value, (bool, int, float)):
-        return repr(value)
-    return None  # objects, lists and dicts are not echoed
+        return excerpt(repr(value))[1:-1]
+    return None
+
+
+def _where(part: object) -> str:
+    text = str(part)
+    return text if _FIELD_NAME.match(text) else excerpt(text)
 
 
 def describe_validation_error(exc: ValidationError) -> str:
-    """Name each offending field and value: "limit: Input should be ... (got '0')"."""
+    """Name each offending field and show an excerpt of its value: "limit: Input should be ... (got '0')"."""
+    errors = exc.errors()
     parts = []
-    for error in exc.errors():
-        where = ".".join(str(part) for part in error["loc"])
+    for error in errors[:MAX_LISTED_ERRORS]:
+        where = ".".join(_where(part) for part in error["loc"])
         message = error["msg"].removeprefix("Value error, ")
         got = _shown(error.get("input"))
         text = f"{where}: {message}" if where else message
         parts.append(text + (f" (got {got})" if got is not None and where else ""))
+    if len(errors) > MAX_LISTED_ERRORS:
+        parts.append(f"and {len(errors) - MAX_LISTED_ERRORS} more problem(s)")
     return "; ".join(parts)
 
 
@@ -74,9 +93,17 @@ def init_app(app: Flask) -> None:
         return error_response(422, validation_error_code(exc), describe_validation_error(exc))
 
     @app.errorhandler(RequestEntityTooLarge)
-    def _too_large(_exc: RequestEntityTooLarge) -> Response:
+    def _too_large(exc: RequestEntityTooLarge) -> Response:
+        if isinstance(exc, FileTooLarge):
+            return error_response(413, "too_large", str(exc.description))
         limit = current_app.config["MAX_CONTENT_LENGTH"]
-        return error_response(413, "too_large", f"the request is larger than the {limit} byte limit")
+        upload_limit = current_app.extensions["s2m_settings"].max_upload_bytes
+        return error_response(
+            413,
+            "too_large",
+            f"the request is too large: at most {limit} bytes in all, a file of at most {upload_limit} bytes,"
+            " and form fields of a few kilobytes",
+        )
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
@@ -87,7 +114,19 @@ def init_app(app: Flask) -> None:
                 response.headers[name] = value
         return response
 
+    def _unavailable(exc: Exception) -> Response:
+        log.warning("a dependency is unavailable: %s: %s", type(exc).__name__, exc)
+        return error_response(503, "unavailable", "a service this API depends on did not answer; try again shortly")
+
+    for transient in (OperationalError, *TRANSIENT_ERRORS):
+        app.register_error_handler(transient, _unavailable)
+
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
         log.exception("unhandled error")
-        return error_response(500, "internal_error", f"the server failed: {type(exc).__name__}")
+        request_id = g.get("request_id", "")
+        return error_response(
+            500,
+            "internal_error",
+            f"the server failed on an internal error; its log has the details (request {request_id})",
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from flask import Blueprint
@@ -12,6 +13,7 @@ from backend.api.openapi import spec
 from backend.api.schemas import HealthOut, ReadinessOut
 
 blueprint = Blueprint("health", __name__)
+log = logging.getLogger(__name__)
 
 
 @blueprint.get("/healthz")
@@ -21,11 +23,13 @@ def healthz() -> HealthOut:
     return HealthOut(status="ok")
 
 
-def _check(probe: Callable[[], None]) -> str:
+def _check(name: str, probe: Callable[[], None]) -> str:
+    """ "ok" or "unavailable"; where the dependency is and how it failed go to the log, not to the client."""
     try:
         probe()
-    except Exception as exc:  # any failure means "not ready"; the message says which
-        return f"{type(exc).__name__}: {exc}"[:300]
+    except Exception as exc:  # any failure means "not ready"
+        log.warning("readiness: %s is unavailable: %s: %s", name, type(exc).__name__, exc)
+        return "unavailable"
     return "ok"
 
 
@@ -35,9 +39,9 @@ def readyz() -> tuple[ReadinessOut, int]:
     """Readiness: the database, the broker and Qdrant answer; 503 when any of them does not."""
     context = service_context()
     checks = {
-        "database": _check(context.db.ping),
-        "broker": _check(context.queue.ping),
-        "qdrant": _check(context.vectors.ping),
+        "database": _check("database", context.db.ping),
+        "broker": _check("broker", context.queue.ping),
+        "qdrant": _check("qdrant", context.vectors.ping),
     }
     ready = all(result == "ok" for result in checks.values())
     return ReadinessOut(status="ready" if ready else "unavailable", checks=checks), 200 if ready else 503

@@ -39,6 +39,8 @@ DURATION_BUCKETS = (0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0)
 THROUGHPUT_WINDOW = timedelta(seconds=60)
 # AMQP's reply code for a queue that does not exist.
 NOT_FOUND = 404
+# Label values come from this set only, so made-up methods cannot grow the registry.
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class PendingWorkCollector(Collector):
@@ -198,7 +200,8 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _record(response: Response) -> Response:
         endpoint = request.endpoint or "unmatched"
-        requests_total.labels(request.method, endpoint, str(response.status_code)).inc()
+        method = request.method if request.method in HTTP_METHODS else "other"
+        requests_total.labels(method, endpoint, str(response.status_code)).inc()
         started = g.get("s2m_request_started")
         if started is not None:
             latency.labels(endpoint).observe(time.perf_counter() - started)

@@ -16,6 +16,7 @@ from flask import Blueprint, current_app
 from spectree import Response, SpecTree
 
 from backend.api.schemas import ErrorBody
+from backend.core.audio.formats import FALLBACK_MIME_TYPE, MIME_TYPES
 
 blueprint = Blueprint("apidoc", __name__)
 
@@ -49,8 +50,8 @@ spec = SpecTree(
     nested_naming_strategy=lambda _parent, child: child,
 )
 
-# Non-JSON answers, which spectree's response models cannot state.
-AUDIO_TYPES = {"audio/wav": {}, "audio/flac": {}, "audio/ogg": {}, "audio/mpeg": {}, "application/octet-stream": {}}
+# Non-JSON answers, which spectree's response models cannot state: the stored file in its own type.
+AUDIO_TYPES = {media_type: {} for media_type in sorted({*MIME_TYPES.values(), FALLBACK_MIME_TYPE})}
 MEDIA_RESPONSES = {
     ("/v1/tracks/{track_id}/audio", "get", "200"): AUDIO_TYPES,
     ("/v1/tracks/{track_id}/audio", "get", "206"): AUDIO_TYPES,
@@ -78,8 +79,11 @@ def _limits_text() -> str:
     return (
         f"The file may be at most {settings.max_upload_bytes} bytes (MAX_UPLOAD_BYTES); tracks last "
         f"{settings.min_audio_seconds:g}-{settings.max_track_seconds:g} s, speech clips "
-        f"{settings.min_audio_seconds:g}-{settings.max_speech_seconds:g} s. Audio that cannot be decoded is "
-        "refused with 415 (not_audio); empty, silent, too short or too long audio with 422."
+        f"{settings.min_audio_seconds:g}-{settings.max_speech_seconds:g} s, at 8-192 kHz with 1-8 channels. "
+        "Files that are not audio or hold no audio track are refused with 415 (not_audio, no_audio_track); "
+        "empty, silent, too short or too long audio, other rates or channel counts, and non-finite or "
+        "absurd samples with 422 (empty_audio, silent_audio, audio_too_short, audio_too_long, "
+        "unsupported_audio, invalid_samples)."
     )
 
 

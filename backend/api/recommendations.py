@@ -8,6 +8,7 @@ from flask import Blueprint, url_for
 from spectree import Response as Responses
 
 from backend.api import service_context
+from backend.api.forms import upload_stream
 from backend.api.openapi import spec
 from backend.api.schemas import ErrorBody, RecommendationOut, RecommendationUpload, WaitQuery, require_upload
 from backend.core.domain.filters import RecommendationForm
@@ -23,7 +24,7 @@ def create_recommendation(form: RecommendationUpload) -> tuple[RecommendationOut
     form = require_upload(form)
     fields = RecommendationForm.model_validate(form.model_dump(include=set(RecommendationForm.model_fields)))
     created, _enqueued = recommendation_service.create_recommendation_request(
-        service_context(), form.file.read(), fields
+        service_context(), upload_stream(form.file), fields
     )
     location = url_for("recommendations.get_recommendation", request_id=created.id)
     return RecommendationOut.of(created), 202, {"Location": location}

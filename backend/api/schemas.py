@@ -17,6 +17,7 @@ from pydantic_core import PydanticCustomError
 from werkzeug.datastructures import FileStorage
 
 from backend.core.domain.filters import RecommendationForm, TrackMetadata
+from backend.core.domain.text import excerpt
 from backend.core.services.errors import InvalidInputError
 from backend.core.storage.models import RecommendationRequest, Track
 
@@ -60,8 +61,8 @@ AudioFile = Annotated[
         {
             "type": "string",
             "format": "binary",
-            "description": "the audio file (WAV, FLAC, OGG/Vorbis or MP3); its size and duration limits are "
-            "in the operation's description",
+            "description": "the audio file (WAV, FLAC, OGG Vorbis/Opus, MP3, AIFF, AAC/M4A/ALAC, or the audio "
+            "of an MP4, MOV, MKV or WebM video); its size and duration limits are in the operation's description",
         }
     ),
 ]
@@ -85,14 +86,16 @@ class _Upload(BaseModel):
             if isinstance(value, list) and not _is_list_field(cls, name):
                 raise PydanticCustomError(
                     "repeated_field",
-                    "field {name!r} was given {count} times; give it once",
-                    {"name": name, "count": len(value)},
+                    "field {name} was given {count} times; give it once",
+                    {"name": excerpt(name), "count": len(value)},
                 )
         return data
 
 
 def missing_file_message() -> str:
-    return f"send the audio as multipart/form-data field 'file' (got content type {request.mimetype or 'none'!r})"
+    return (
+        f"send the audio as multipart/form-data field 'file' (got content type {excerpt(request.mimetype or 'none')})"
+    )
 
 
 def require_upload(form: Upload | None) -> Upload:
@@ -245,7 +248,9 @@ class EmotionList(BaseModel):
 
 class ReadinessOut(BaseModel):
     status: Literal["ready", "unavailable"]
-    checks: dict[str, str] = Field(description="'ok' or the error, per dependency: database, broker, qdrant")
+    checks: dict[str, Literal["ok", "unavailable"]] = Field(
+        description="'ok' or 'unavailable', per dependency: database, broker, qdrant"
+    )
 
 
 class HealthOut(BaseModel):

@@ -8,16 +8,18 @@ from flask import Blueprint, Response, send_file, url_for
 from spectree import Response as Responses
 
 from backend.api import service_context
+from backend.api.forms import upload_stream
 from backend.api.openapi import spec
 from backend.api.schemas import ErrorBody, TrackOut, TrackPage, TrackUpload, require_upload
+from backend.core.audio import file_extension, mime_type
 from backend.core.domain.filters import TrackListQuery, TrackMetadata
 from backend.core.services import tracks as track_service
 from backend.core.services.errors import NotFoundError
 
 blueprint = Blueprint("tracks", __name__, url_prefix="/v1/tracks")
 
-# soundfile container names -> MIME types for GET /v1/tracks/<id>/audio.
-MIME_TYPES = {"WAV": "audio/wav", "FLAC": "audio/flac", "OGG": "audio/ogg", "MP3": "audio/mpeg"}
+# The stored file is the upload itself: never let a browser run it as a page.
+AUDIO_CONTENT_SECURITY_POLICY = "default-src 'none'; sandbox"
 
 
 @blueprint.post("")
@@ -28,7 +30,7 @@ def create_track(form: TrackUpload) -> tuple[TrackOut, int, dict[str, str]]:
     """Ingest a track: 202 and a queued track, or 200 with the existing track for known audio."""
     form = require_upload(form)
     metadata = TrackMetadata.model_validate(form.model_dump(include=set(TrackMetadata.model_fields)))
-    result = track_service.ingest_track(service_context(), form.file.read(), metadata)
+    result = track_service.ingest_track(service_context(), upload_stream(form.file), metadata)
     location = url_for("tracks.get_track", track_id=result.track.id)
     return TrackOut.of(result.track), 202 if result.created else 200, {"Location": location}
 
@@ -51,13 +53,19 @@ def get_track(track_id: uuid.UUID) -> TrackOut:
 @blueprint.get("/<uuid:track_id>/audio")
 @spec.validate(resp=Responses("HTTP_200", "HTTP_206", "HTTP_304", HTTP_404=ErrorBody, HTTP_416=ErrorBody))
 def get_track_audio(track_id: uuid.UUID) -> Response:
-    """Return the stored audio file of a track (byte ranges for seeking: 206)."""
+    """Return the stored audio file of a track, as an attachment of its format's type (byte ranges: 206)."""
     context = service_context()
     track = track_service.get_track(context, track_id)
     path = context.media.path(track_service.MEDIA_KIND, track.content_sha256)
     if not path.is_file():
         raise NotFoundError(f"the audio of track '{track.id}' is missing from the media store")
-    response = send_file(path, mimetype=MIME_TYPES.get(track.media_format, "application/octet-stream"))
+    response = send_file(
+        path,
+        mimetype=mime_type(track.media_format),
+        as_attachment=True,
+        download_name=f"{track.id}.{file_extension(track.media_format)}",
+    )
+    response.headers["Content-Security-Policy"] = AUDIO_CONTENT_SECURITY_POLICY
     # spectree reads the body of every response it passes on, which a passthrough file response refuses.
     response.direct_passthrough = False
     return response

@@ -1,5 +1,8 @@
 """Structured logs: one line per record, JSON when ``LOG_JSON`` is on, carrying the ids of the work.
 
+Plain-text lines escape control characters in the message, so a value from a request (a URL with
+``%0A`` in it, say) cannot start a line of its own; JSON lines are safe by their encoding.
+
 Ids (``request_id`` for an HTTP request, ``track_id`` / ``request_id`` inside a worker task) live in a
 context variable, so the API and the workers tag their records the same way without this module
 knowing about Flask or Celery: they call :func:`bind_log_ids` / :func:`log_context`.
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -51,6 +55,39 @@ def log_context(**ids: object) -> Iterator[None]:
         unbind_log_ids(token)
 
 
+# Control characters a plain-text line must not carry raw: a newline from a URL would start a forged line.
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def escape_control(text: str) -> str:
+    """Write control characters as escapes (``\\n``, ``\\x1b``), so the text stays on one line."""
+    return _UNSAFE.sub(lambda found: found.group().encode("unicode_escape").decode("ascii"), text)
+
+
+class PlainFormatter(logging.Formatter):
+    """One record, one line: the message and ids are escaped; traceback lines are indented under it.
+
+    User-controlled values (paths, headers, ids, exception messages) thus never start a line of
+    their own, so they cannot forge a record.
+    """
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+        safe = logging.makeLogRecord(record.__dict__)
+        safe.message = escape_control(record.getMessage())
+        safe.ids = escape_control(getattr(record, "ids", ""))
+        return super().formatMessage(safe)
+
+    def formatException(self, ei) -> str:  # noqa: N802
+        return _indent(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:  # noqa: N802
+        return _indent(super().formatStack(stack_info))
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    | " + escape_control(line) for line in text.splitlines())
+
+
 class ContextFilter(logging.Filter):
     """Copy the current ids onto each record, as fields and as one ``ids`` text for plain lines."""
 
@@ -81,6 +118,6 @@ def configure_logging(json_lines: bool, level: int = logging.INFO, filename: Pat
             )
         )
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s %(ids)s"))
+        handler.setFormatter(PlainFormatter("%(asctime)s %(levelname)s %(name)s %(message)s %(ids)s"))
     root.addHandler(handler)
     root.setLevel(level)

@@ -68,7 +68,7 @@ def requeue(older_than: float | None, include_failed: bool) -> None:
 @click.command()
 @click.option("--dry-run", is_flag=True, help="Only report what is out of step.")
 def reconcile(dry_run: bool) -> None:
-    """Re-embed ready tracks without vectors and delete vectors without tracks (active collection)."""
+    """Re-embed ready tracks without vectors, delete vectors without tracks, delete audio files without rows."""
     from backend.core.services.errors import ServiceError
     from backend.core.services.maintenance import reconcile as reconcile_store
 
@@ -81,6 +81,12 @@ def reconcile(dry_run: bool) -> None:
         f"{report.collection}: {verb} re-embed {len(report.missing_vectors)} track(s) without a vector, "
         f"{verb} delete {len(report.orphan_vectors)} vector(s) without a track"
     )
+    click.echo(
+        f"media: {verb} delete {len(report.orphan_files)} audio file(s) no row refers to, "
+        f"{len(report.stale_uploads)} staging file(s) of uploads that died"
+    )
+    for path in [*report.orphan_files, *report.stale_uploads]:
+        click.echo(f"  {path}")
     if report.not_sent:
         raise click.ClickException(
             f"the broker refused {len(report.not_sent)} item(s); run `s2m requeue --older-than 0`"
@@ -158,8 +164,9 @@ def api(host: str, port: int) -> None:
     from werkzeug.serving import run_simple
 
     from backend.api.app import create_app
+    from backend.api.security import ApiRequestHandler
 
-    run_simple(host, port, create_app(_settings()), threaded=True)
+    run_simple(host, port, create_app(_settings()), threaded=True, request_handler=ApiRequestHandler)
 
 
 COMMANDS = (db, requeue, reconcile, reindex, worker, api)

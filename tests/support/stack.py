@@ -17,6 +17,7 @@ import requests
 from werkzeug.serving import make_server
 
 from backend.api.app import create_app
+from backend.api.security import ApiRequestHandler
 from backend.core.config import Settings
 from backend.core.services.context import ServiceContext
 from s2m.local_stack import settings_environment
@@ -144,7 +145,7 @@ class ApiServer:
 
     def __init__(self, settings: Settings):
         self.app = create_app(settings)
-        self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
+        self.server = make_server("127.0.0.1", 0, self.app, threaded=True, request_handler=ApiRequestHandler)
         self.base_url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

@@ -9,16 +9,18 @@ from __future__ import annotations
 from flask import Blueprint, Flask, Response
 
 web = Blueprint("web", __name__, static_folder="static", static_url_path="/web")
+# Nothing external is ever loaded, and no other site may frame the page; say so to the browser too.
+PAGE_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; media-src 'self' blob:; img-src 'self' data:; style-src 'self'; script-src 'self';"
+    " object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 
 
 @web.get("/")
 def index() -> Response:
     """Serve the page."""
     response = web.send_static_file("index.html")
-    # Nothing external is ever loaded; say so to the browser too.
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; media-src 'self' blob:; img-src 'self' data:; style-src 'self'"
-    )
+    response.headers["Content-Security-Policy"] = PAGE_CONTENT_SECURITY_POLICY
     return response
 
 

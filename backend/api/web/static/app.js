@@ -2,8 +2,8 @@
 "use strict";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
-// Formats the server's soundfile reads directly; anything else is converted to WAV in the browser.
-const SERVER_READABLE = /\.(wav|flac|ogg|mp3)$/i;
+// Formats the server decodes itself (audio, and the audio of videos); anything else is converted to WAV here.
+const SERVER_READABLE = /\.(wav|flac|ogg|oga|opus|mp3|aiff?|caf|aac|m4a|mp4|mov|mkv|webm)$/i;
 const TARGET_RATE = 16000;
 const MAX_RECORD_SECONDS = 55;
 const POLL_LIMIT_MS = 180000;
