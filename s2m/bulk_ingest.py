@@ -15,7 +15,11 @@ from backend.core.domain.work import FAILED, FINISHED_STATUSES, PENDING_STATUSES
 from s2m.client import ApiClient, ApiError
 
 # Extensions picked up when walking folders (files named explicitly are always tried).
-AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".ogg", ".oga", ".mp3", ".aif", ".aiff", ".au"})
+# What the service decodes (backend.core.audio): audio files, and the audio track of video files.
+AUDIO_EXTENSIONS = frozenset(
+    {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au", ".caf", ".w64", ".aac", ".m4a", ".m4b"}
+    | {".mp4", ".mov", ".mkv", ".mka", ".webm"}
+)
 # Gives the form fields (title, artist, tags, ...) to send with one file.
 FieldsFor = Callable[[Path], Mapping[str, str]]
 
