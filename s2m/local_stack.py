@@ -73,6 +73,9 @@ class LocalStack:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         upgrade_database(self.settings.resolved_database_url)
         app = create_app(self.settings)
+        # The serving process owns the embedded vector folder and serves it to its workers, so a
+        # worker that dies or restarts never takes the shards with it.
+        app.extensions["s2m"].vectors.own()
         # The API logs to a file beside the worker's, leaving the terminal to the caller's output.
         configure_logging(self.settings.log_json, filename=self.api_log)
         try:

@@ -101,10 +101,10 @@ class Settings(BaseSettings):
     database_url: str = ""
     # Celery broker; empty means the filesystem broker under data_dir (no server needed).
     celery_broker_url: str = ""
-    # Qdrant server URL (production); when empty, qdrant_path (local mode) is used.
+    # Qdrant server URL (production); when empty, the embedded engine in qdrant_path is used.
     qdrant_url: str = ""
     qdrant_api_key: str = ""
-    # Qdrant local-mode folder; empty means data_dir/qdrant.
+    # The embedded vector engine's folder (qdrant-edge); empty means data_dir/qdrant.
     qdrant_path: str = ""
     # Content-addressed store for uploaded audio; empty means data_dir/media.
     media_dir: str = ""
@@ -133,7 +133,7 @@ class Settings(BaseSettings):
     broker_key_prefix: str = ""
     # Upper bound for `GET /v1/recommendations/<id>?wait=SECONDS` long-polling.
     max_wait_seconds: NonNegative = 30.0
-    # Seconds to wait for the cross-process lock on a local-mode Qdrant folder.
+    # Seconds a process waits for the owner of the embedded vector folder to answer.
     qdrant_lock_timeout: NonNegative = 60.0
 
     def __init__(self, **values: Any):

@@ -25,12 +25,25 @@ def db() -> None:
 @db.command("upgrade")
 @click.option("--revision", default="head", show_default=True, help="Alembic revision to upgrade to.")
 def db_upgrade(revision: str) -> None:
-    """Apply the Alembic migrations to DATABASE_URL (or the embedded SQLite database)."""
+    """Apply the Alembic migrations to DATABASE_URL (or the embedded SQLite database), and convert an
+    embedded vector folder of qdrant-client's local mode to qdrant-edge."""
     from backend.core.storage.db import upgrade_database
+    from backend.core.storage.vectors import VectorStore
 
-    url = _settings().resolved_database_url
+    settings = _settings()
+    url = settings.resolved_database_url
     upgrade_database(url, revision)
     click.echo(f"database at {_redacted(url)} is at revision {revision}")
+    if settings.qdrant_url:
+        return
+    store = VectorStore.from_settings(settings)
+    try:
+        converted = store.upgrade()
+    finally:
+        store.close()
+    if converted is not None:
+        counts = ", ".join(f"{name} {count} points" for name, count in converted.items())
+        click.echo(f"converted the vector folder to qdrant-edge: {counts or 'no collections'}")
 
 
 def _redacted(url: str) -> str:
@@ -166,7 +179,9 @@ def api(host: str, port: int) -> None:
     from backend.api.app import create_app
     from backend.api.security import ApiRequestHandler
 
-    run_simple(host, port, create_app(_settings()), threaded=True, request_handler=ApiRequestHandler)
+    app = create_app(_settings())
+    app.extensions["s2m"].vectors.own()  # embedded: the serving process owns the vector folder
+    run_simple(host, port, app, threaded=True, request_handler=ApiRequestHandler)
 
 
 COMMANDS = (db, requeue, reconcile, reindex, worker, api)

@@ -128,27 +128,35 @@ def test_concurrent_uploads_of_the_same_audio_make_one_track(settings: Settings)
         assert session.scalar(select(func.count()).select_from(Track)) == 1
 
 
-def test_local_qdrant_folder_is_shared_by_several_processes(tmp_path: Path) -> None:
-    """Two processes write to one local-mode folder at once; the file lock serialises them."""
+def test_the_embedded_vector_folder_is_shared_by_several_processes(tmp_path: Path) -> None:
+    """Two processes write to one embedded folder at once: one owns it, the other writes through it."""
     script = textwrap.dedent("""
-        import sys, uuid
+        import sys, time, uuid
         from pathlib import Path
         from backend.core.storage.vectors import TrackPoint, VectorStore
         store = VectorStore(path=Path(sys.argv[1]), lock_timeout=60)
         store.ensure_collection("tracks__shared")
         for i in range(10):
             store.upsert("tracks__shared", [TrackPoint(uuid.uuid4(), [1.0] + [0.0] * 63, "sad", 0.2, 0.3, ("t",))])
+        # The owner stays until the other has written too, so both really share it.
+        while store.count("tracks__shared") < 20:
+            time.sleep(0.01)
+        print("owner" if store.engine.owns() else "client")
     """)
     writers = [
         subprocess.Popen(
             [sys.executable, "-c", script, str(tmp_path)],
             cwd=REPO_ROOT,
             env={"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin"},
+            stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
         for _ in range(2)
     ]
-    errors = [writer.communicate(timeout=120)[1] for writer in writers]
-    assert [writer.returncode for writer in writers] == [0, 0], errors
-    assert VectorStore(path=tmp_path).count("tracks__shared") == 20
+    outputs = [writer.communicate(timeout=120) for writer in writers]
+    assert [writer.returncode for writer in writers] == [0, 0], [err for _out, err in outputs]
+    assert sorted(out.strip() for out, _err in outputs) == ["client", "owner"]
+    store = VectorStore(path=tmp_path)
+    assert store.count("tracks__shared") == 20
+    store.close()

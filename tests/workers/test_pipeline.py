@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 import uuid
 from pathlib import Path
 
-import portalocker
 import pytest
 from sqlalchemy import update
 
@@ -81,17 +83,39 @@ def test_audio_that_goes_missing_fails_with_the_reason(worker: WorkerContext) ->
 
 
 def test_a_transient_error_is_raised_for_retry_and_noted_on_the_row(worker: WorkerContext) -> None:
-    """Qdrant's folder held by another process too long: the task must retry, not fail the track."""
+    """The embedded vector folder held by a process that does not answer: retry, do not fail the track."""
     settings = worker.settings.with_overrides(qdrant_lock_timeout=0.3)
     impatient = WorkerContext(settings)
     track_id = _ingest(impatient.services, music_wav("dark", 2))
-    settings.resolved_qdrant_path.mkdir(parents=True, exist_ok=True)
-    lock = portalocker.Lock(settings.resolved_qdrant_path / ".s2m-access.lock", mode="a")
-    with lock, pytest.raises(pipeline.TRANSIENT):
-        pipeline.embed_track(impatient, track_id)
+    folder = settings.resolved_qdrant_path
+    folder.mkdir(parents=True, exist_ok=True)
+    # Another process owns the folder (it holds the owner lock) but never serves it.
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent("""
+            import fcntl, os, sys
+            fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
+            fcntl.lockf(fd, fcntl.LOCK_EX)
+            print("held", flush=True)
+            sys.stdin.read()
+        """),
+            str(folder / "owner.lock"),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        with pytest.raises(pipeline.TRANSIENT):
+            pipeline.embed_track(impatient, track_id)
+    finally:
+        holder.communicate("", timeout=10)  # the holder exits: its lock is freed
     row = _row(impatient, track_id)
     assert (row.status, row.attempts) == ("processing", 1)
     assert row.error == "retrying after the vector store did not answer"
-    assert pipeline.embed_track(impatient, track_id) == "ready"  # the retry
+    assert pipeline.embed_track(impatient, track_id) == "ready"  # the retry: this process owns the folder now
     assert _row(impatient, track_id).attempts == 2
     impatient.close()

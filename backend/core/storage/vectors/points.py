@@ -1,0 +1,151 @@
+"""What the vector store stores and asks, independent of the engine that runs it.
+
+Each track is one point (id = track id) with two named vectors: ``emotion`` (the model's 64-d
+embedding, cosine) and ``va`` (valence, arousal; Euclidean, so "tracks near this valence/arousal
+point" is a native query). Catalogue filters become engine-neutral conditions here
+(:func:`filter_conditions`); each engine translates those, so a new filter field is added once.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from backend.core.domain.analysis import ClipAnalysis
+from backend.core.domain.filters import TrackFilters
+
+EMOTION_VECTOR = "emotion"
+VA_VECTOR = "va"
+EMBEDDING_SIZE = 64
+COLLECTION_PREFIX = "tracks__"
+# Payload fields that filters use: keyword fields match values, float fields take ranges.
+KEYWORD_FIELDS = ("emotion", "tags")
+FLOAT_FIELDS = ("valence", "arousal")
+
+
+def collection_name(model_version: str) -> str:
+    """Name the collection that holds the vectors of ``model_version``."""
+    return COLLECTION_PREFIX + re.sub(r"[^A-Za-z0-9_-]", "_", model_version)
+
+
+@dataclass(frozen=True)
+class TrackPoint:
+    """What the vector store keeps for one ready track."""
+
+    track_id: uuid.UUID
+    embedding: Sequence[float]
+    emotion: str
+    valence: float
+    arousal: float
+    tags: Sequence[str] = ()
+
+    @classmethod
+    def from_analysis(cls, track_id: uuid.UUID, analysis: ClipAnalysis, tags: Sequence[str]) -> TrackPoint:
+        return cls(track_id, analysis.vector, analysis.label, analysis.valence, analysis.arousal, tuple(tags))
+
+    def vectors(self) -> dict[str, list[float]]:
+        return {EMOTION_VECTOR: list(map(float, self.embedding)), VA_VECTOR: [float(self.valence), float(self.arousal)]}
+
+    def payload(self) -> dict[str, Any]:
+        return {"emotion": self.emotion, "valence": self.valence, "arousal": self.arousal, "tags": list(self.tags)}
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result: a track id, a score where higher is better, and the stored payload."""
+
+    track_id: uuid.UUID
+    score: float
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EmbeddingQuery:
+    """Rank by cosine similarity to an emotion embedding."""
+
+    embedding: Sequence[float]
+
+
+@dataclass(frozen=True)
+class PointQuery:
+    """Rank by closeness in the valence/arousal plane; score = 1 - Euclidean distance."""
+
+    valence: float
+    arousal: float
+
+
+@dataclass(frozen=True)
+class LikeTrackQuery:
+    """Rank by cosine similarity to a stored track's embedding (the track itself is left out)."""
+
+    track_id: uuid.UUID
+
+
+VectorQuery = EmbeddingQuery | PointQuery | LikeTrackQuery
+
+
+class UnknownPointError(LookupError):
+    """A query referred to a track that has no vector in the collection."""
+
+
+@dataclass(frozen=True)
+class MatchAny:
+    """The payload field holds (one of) these values."""
+
+    key: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class InRange:
+    """The payload field lies within ``[gte, lte]`` (either end open when None)."""
+
+    key: str
+    gte: float | None
+    lte: float | None
+
+
+@dataclass(frozen=True)
+class HasId:
+    """The point is one of these tracks."""
+
+    track_ids: tuple[uuid.UUID, ...]
+
+
+Condition = MatchAny | InRange | HasId
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """A filter as the engines take it: every ``must`` holds and no ``must_not`` does."""
+
+    must: tuple[Condition, ...] = ()
+    must_not: tuple[Condition, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.must or self.must_not)
+
+
+def filter_conditions(filters: TrackFilters) -> Conditions:
+    """Translate catalogue filters into conditions that run inside the vector query."""
+    must: list[Condition] = []
+    if filters.emotions:
+        must.append(MatchAny("emotion", tuple(filters.emotions)))
+    if filters.tags:
+        must.append(MatchAny("tags", tuple(filters.tags)))
+    for axis in FLOAT_FIELDS:
+        low, high = getattr(filters, f"{axis}_min"), getattr(filters, f"{axis}_max")
+        if low is not None or high is not None:
+            must.append(InRange(axis, low, high))
+    must_not: list[Condition] = []
+    if filters.exclude:
+        must_not.append(HasId(tuple(filters.exclude)))
+    return Conditions(tuple(must), tuple(must_not))
+
+
+def score_of(query: VectorQuery, raw: float) -> float:
+    """Turn an engine's score into ours (higher is better): the va query returns a distance."""
+    return 1.0 - raw if isinstance(query, PointQuery) else raw
