@@ -23,6 +23,8 @@ DEFAULT_DATA_DIR = REPO_ROOT / "var"
 # The bundled default model shipped in the repository (see its MODEL_CARD.md).
 DEFAULT_MODEL_DIR = REPO_ROOT / "workers" / "bundled_model"
 DEVICES = ("cpu", "cuda", "auto")
+# Each pool process holds its own model; past this many the memory grows faster than throughput.
+MAX_AUTO_WORKER_CONCURRENCY = 8
 
 
 class ConfigError(ValueError):
@@ -114,6 +116,9 @@ class Settings(BaseSettings):
     device: str = "auto"
     # How many clips a GPU worker embeds in one forward pass.
     embed_batch_size: Positive = 16
+    # Pool processes of the embedded catalogue worker (`s2m serve`, `s2m demo`) and the default of
+    # `s2m worker --concurrency`; 0 sizes it to the machine: one per usable CPU core, at most 8.
+    worker_concurrency: Annotated[int, Field(ge=0)] = 0
     # CPU threads torch may use in each worker process (scale with worker processes instead: on a
     # shared CPU, several threads per process spin against each other and run many times slower).
     torch_threads: Positive = 1
@@ -187,6 +192,12 @@ class Settings(BaseSettings):
             name.upper(): ("1" if value else "0") if isinstance(value, bool) else str(value)
             for name, value in self.model_dump().items()
         }
+
+    @property
+    def resolved_worker_concurrency(self) -> int:
+        if self.worker_concurrency:
+            return self.worker_concurrency
+        return max(1, min(len(os.sched_getaffinity(0)), MAX_AUTO_WORKER_CONCURRENCY))
 
     # Resolved locations of the embedded default.
     @property

@@ -141,9 +141,8 @@ def _run_demo(settings: Settings, corpus: DemoCorpus, host: str, port: int, serv
     """Start the stack, ingest the catalogue, run one query per emotion, optionally keep serving."""
     with LocalStack(settings, host=host, port=port) as stack:
         client = ApiClient(stack.url)
-        click.echo(
-            f"API on {stack.url} (log: {stack.api_log}), worker pid {stack.worker.pid} (log: {stack.worker_log})"
-        )
+        workers = ", ".join(f"{w.spec.name} x{w.spec.concurrency} (pid {w.pid})" for w in stack.workers)
+        click.echo(f"API on {stack.url} (log: {stack.api_log}); workers {workers} (logs: {stack.worker_logs})")
         started = time.monotonic()
         summary = ingest_paths(
             client,
@@ -161,7 +160,7 @@ def _run_demo(settings: Settings, corpus: DemoCorpus, host: str, port: int, serv
         mood_of_track = {o.track["id"]: corpus.catalogue[o.path] for o in summary.outcomes}
         matched = 0
         for label, path in corpus.queries.items():
-            stack.check_worker()
+            stack.check_workers()
             answer = client.wait_for_recommendation(client.recommend(path, {"limit": "8"})["id"], QUERY_TIMEOUT_SECONDS)
             click.echo(f"\n== {label} speech ({path.name})")
             click.echo(format_recommendation(answer))
@@ -185,4 +184,4 @@ def _run_demo(settings: Settings, corpus: DemoCorpus, host: str, port: int, serv
                 while True:
                     stack.sleep(1.0)
             except KeyboardInterrupt:
-                click.echo("Stopping the worker and the API ...")
+                click.echo("Stopping the workers and the API ...")

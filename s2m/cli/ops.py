@@ -1,4 +1,4 @@
-"""Operating the service: ``s2m db upgrade``, ``requeue``, ``reconcile``, ``reindex``, ``worker``, ``api``.
+"""Operating the service: ``s2m db upgrade``, ``requeue``, ``reconcile``, ``reindex``, ``worker``, ``api``, ``serve``.
 
 Commands that need the model import the worker code inside the command body.
 """
@@ -158,15 +158,22 @@ def reindex(model_dir: Path, batch_size: int | None) -> None:
 
 @click.command()
 @click.option("--queues", default="ingest,query", show_default=True)
-@click.option("--concurrency", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Pool processes (default WORKER_CONCURRENCY: one per CPU core, at most 8).",
+)
 @click.option("--pool", type=click.Choice(["prefork", "solo", "threads"]), default="prefork", show_default=True)
 @click.option("--loglevel", default="INFO", show_default=True)
-def worker(queues: str, concurrency: int, pool: str, loglevel: str) -> None:
+def worker(queues: str, concurrency: int | None, pool: str, loglevel: str) -> None:
     """Run a Celery worker (same as `celery -A workers.celery_app worker -Q ingest,query`)."""
     from workers.celery_app import create_worker_celery
 
-    app = create_worker_celery(_settings())
-    app.worker_main(["worker", "-Q", queues, "-c", str(concurrency), "-P", pool, "-l", loglevel])
+    settings = _settings()
+    processes = concurrency or settings.resolved_worker_concurrency
+    app = create_worker_celery(settings)
+    app.worker_main(["worker", "-Q", queues, "-c", str(processes), "-P", pool, "-l", loglevel])
 
 
 @click.command()
@@ -184,4 +191,32 @@ def api(host: str, port: int) -> None:
     run_simple(host, port, app, threaded=True, request_handler=ApiRequestHandler)
 
 
-COMMANDS = (db, requeue, reconcile, reindex, worker, api)
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+def serve(host: str, port: int) -> None:
+    """Serve the API with supervised workers on this machine (the embedded default, until Ctrl-C).
+
+    A query worker and a catalogue worker sized to the machine (WORKER_CONCURRENCY); a worker that
+    dies is restarted and its work sent again. The database is migrated first.
+    """
+    import signal
+
+    from s2m.local_stack import LocalStack, LocalStackError
+
+    try:
+        with LocalStack(_settings(), host=host, port=port) as stack:
+            workers = ", ".join(f"{w.spec.name} x{w.spec.concurrency}" for w in stack.workers)
+            click.echo(f"Serving {stack.url}/ with workers {workers} (logs: {stack.api_log}, {stack.worker_logs})")
+            for stop_signal in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(stop_signal, signal.default_int_handler)
+            try:
+                while True:
+                    stack.sleep(1.0)
+            except KeyboardInterrupt:
+                click.echo("Stopping the workers and the API ...")
+    except LocalStackError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+COMMANDS = (db, requeue, reconcile, reindex, worker, api, serve)

@@ -104,11 +104,13 @@ def test_demo_ingests_queries_each_emotion_serves_and_stops_cleanly(tiny_corpus,
         hits = sum(1 for _, _, mood in ranked[:5] if mood in matching)
         assert f"top 5: {hits} of 5 made as {'/'.join(sorted(matching))}" in block
     assert re.search(r"Hard-match precision@5 over 2 queries: \d\.\d\d", output)
-    assert "Stopping the worker and the API" in output
-    # The worker the demo started is gone.
-    worker_pid = int(re.search(r"worker pid (\d+)", output).group(1))
-    with pytest.raises(ProcessLookupError):
-        os.kill(worker_pid, 0)
+    assert "Stopping the workers and the API" in output
+    # The demo ran a query worker and a catalogue worker, and both are gone.
+    worker_pids = [int(pid) for pid in re.findall(r"(?:query|ingest) x\d+ \(pid (\d+)\)", output)]
+    assert len(worker_pids) == 2, output
+    for worker_pid in worker_pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(worker_pid, 0)
 
 
 def test_demo_refuses_unknown_emotions_missing_manifest_and_missing_model(tmp_path, model_dir):

@@ -24,7 +24,7 @@ from backend.core.services.model_versions import (
 )
 from backend.core.storage.media import StoredFile
 from backend.core.storage.models import ModelVersion, RecommendationRequest, Track
-from backend.core.storage.vectors import TrackPoint
+from backend.core.storage.vectors import ACTIVE_ALIAS, TrackPoint
 
 log = logging.getLogger(__name__)
 
@@ -37,20 +37,26 @@ class RequeueReport:
 
 
 def requeue(
-    ctx: ServiceContext, now: datetime, older_than_seconds: float, include_failed: bool = False
+    ctx: ServiceContext,
+    now: datetime,
+    older_than_seconds: float,
+    include_failed: bool = False,
+    kinds: tuple[str, ...] = ("tracks", "requests"),
 ) -> RequeueReport:
     """Enqueue again the work that has waited longer than ``older_than_seconds`` (and failed work, if asked).
 
     Failed work gets a fresh set of attempts; pending work keeps its count, so a poison item still
-    ends failed.
+    ends failed. ``kinds`` limits it to tracks or to requests (a supervisor resends what one worker held).
     """
     cutoff = now - timedelta(seconds=older_than_seconds)
     statuses = (*PENDING_STATUSES, FAILED) if include_failed else PENDING_STATUSES
     report = RequeueReport()
-    for model, send, found in (
-        (Track, ctx.queue.embed_track, report.tracks),
-        (RecommendationRequest, ctx.queue.answer_request, report.requests),
+    for kind, model, send, found in (
+        ("tracks", Track, ctx.queue.embed_track, report.tracks),
+        ("requests", RecommendationRequest, ctx.queue.answer_request, report.requests),
     ):
+        if kind not in kinds:
+            continue
         for work_id in work_items.take_stale(ctx.db, model, statuses, cutoff, now):
             found.append(work_id)
             if not send(work_id):
@@ -176,6 +182,8 @@ def reindex(
             progress(len(tracks))
     report.embedded = len(analyses)
     report.requeued = _switch(ctx, target, analyses)
+    # Tools that address the live collection by name follow the switch (the service asks the database).
+    ctx.vectors.set_alias(ACTIVE_ALIAS, target.collection)
     report.switched = True
     for track_id in report.requeued:
         ctx.queue.embed_track(track_id)

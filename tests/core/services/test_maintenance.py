@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from backend.core.storage.models import Track
-from backend.core.storage.vectors import TrackPoint
+from backend.core.storage.vectors import ACTIVE_ALIAS, TrackPoint
 from tests.support.stack import Stack, run_cli, wait_until
 from tests.support.synth import music_wav
 
@@ -58,6 +58,7 @@ def test_reindex_fills_a_new_collection_then_switches(fault_stack: Stack, tmp_pa
     new = stack.active_collection()
     assert new != old and "queries now use" in result.stdout
     assert {str(i) for i in stack.context.vectors.point_ids(new)} == ready
+    assert stack.context.vectors.aliases()[ACTIVE_ALIAS] == new  # the engine's alias switched too
     assert stack.context.vectors.count(old) >= len(ready)  # the old collection stays for a rollback
     version = new.removeprefix("tracks__")
     tracks = [stack.http.get(stack.url(f"/v1/tracks/{tid}")).json() for tid in ready]

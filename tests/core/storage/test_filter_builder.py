@@ -1,8 +1,10 @@
-"""Catalogue filters -> Qdrant filter (backend.core.storage.vectors.build_filter), and what it selects."""
+"""Catalogue filters -> Qdrant filter (backend.core.storage.vectors.build_filter), and what it selects
+(on the embedded engine)."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -41,10 +43,11 @@ def test_only_exclusions_leave_must_empty() -> None:
 
 
 @pytest.fixture()
-def store(tmp_path: Path) -> VectorStore:
+def store(tmp_path: Path) -> Iterator[VectorStore]:
     store = VectorStore(path=tmp_path / "qdrant")
     store.ensure_collection("tracks__filters")
-    return store
+    yield store
+    store.close()
 
 
 POINTS = {
