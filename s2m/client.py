@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +102,32 @@ class ApiClient:
             answer = self.request(
                 "GET", f"/v1/recommendations/{request_id}", params={"wait": str(wait)}, timeout=wait + 30
             ).json()
+            if answer["status"] in FINISHED_STATUSES or remaining <= 0:
+                return answer
+            if wait == 0:
+                time.sleep(0.2)
+
+    def create_timeline(self, path: Path, fields: Mapping[str, str]) -> dict:
+        """Post a long recording for an emotion timeline; return the queued timeline object."""
+        with path.open("rb") as handle:
+            response = self.request(
+                "POST", "/v1/timelines", files={"file": (path.name, handle)}, data=dict(fields), timeout=600
+            )
+        return response.json()
+
+    def wait_for_timeline(
+        self, timeline_id: str, timeout: float, on_progress: Callable[[dict], None] | None = None
+    ) -> dict:
+        """Poll the timeline with ``?wait=`` until it is ready or failed, or ``timeout`` passes."""
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            wait = max(0, min(2, int(remaining)))  # short waits, so the progress shows
+            answer = self.request(
+                "GET", f"/v1/timelines/{timeline_id}", params={"wait": str(wait)}, timeout=wait + 30
+            ).json()
+            if on_progress is not None:
+                on_progress(answer)
             if answer["status"] in FINISHED_STATUSES or remaining <= 0:
                 return answer
             if wait == 0:

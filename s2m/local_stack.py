@@ -66,14 +66,16 @@ class WorkerSpec:
 
     @property
     def kinds(self) -> tuple[str, ...]:
-        """Which work (tracks, requests) this worker's queues carry."""
-        return tuple(kind for queue, kind in (("ingest", "tracks"), ("query", "requests")) if queue in self.queues)
+        """Which work (tracks, requests, timelines) this worker's queues carry."""
+        carried = (("ingest", "tracks"), ("query", "requests"), ("timeline", "timelines"))
+        return tuple(kind for queue, kind in carried if queue in self.queues)
 
 
 def default_workers(settings: Settings) -> tuple[WorkerSpec, ...]:
-    """A query worker (one process) and a catalogue worker sized to the machine."""
+    """A query worker (one process, also making timelines chunk by chunk) and a catalogue worker sized to the
+    machine."""
     return (
-        WorkerSpec("query", ("query",), 1),
+        WorkerSpec("query", ("query", "timeline"), 1),
         WorkerSpec("ingest", ("ingest",), settings.resolved_worker_concurrency),
     )
 

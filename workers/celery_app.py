@@ -1,7 +1,7 @@
 """The workers' Celery application: the shared configuration, this package's tasks, and a task base
 class that carries the per-process worker context (the Flask way: a small ``Task`` subclass).
 
-Start a worker with ``celery -A workers.celery_app worker -Q ingest,query`` (settings from the
+Start a worker with ``celery -A workers.celery_app worker -Q ingest,query,timeline`` (settings from the
 environment). Building the app connects to nothing and loads no model.
 """
 

@@ -16,6 +16,7 @@ from workers.registry import read_model_description
 
 if TYPE_CHECKING:
     from ml.embedding.bundle import EmotionModel
+    from ml.embedding.vad import VoiceActivityDetector
 
 
 class ModelMismatchError(RuntimeError):
@@ -29,6 +30,7 @@ class WorkerContext:
         self.settings = settings
         self._model: EmotionModel | None = None
         self._model_lock = threading.Lock()
+        self._vad: VoiceActivityDetector | None = None
 
     @cached_property
     def services(self) -> ServiceContext:
@@ -63,6 +65,18 @@ class WorkerContext:
                     )
                 self._model = model
             return self._model, active
+
+    def vad(self) -> VoiceActivityDetector:
+        """The voice activity detector, loaded on first use (its weights are inside its package)."""
+        with self._model_lock:
+            if self._vad is None:
+                import torch
+
+                from ml.embedding.vad import VoiceActivityDetector  # torch: only inside workers
+
+                self._vad = VoiceActivityDetector()
+                torch.set_num_threads(self.settings.torch_threads)  # importing silero_vad sets it to 1
+            return self._vad
 
     def close(self) -> None:
         if "services" in self.__dict__:

@@ -25,8 +25,8 @@ from backend.core.domain.work import FAILED, READY
 from backend.core.services import recommendations as recommendation_service
 from backend.core.services import tracks as track_service
 from backend.core.services import work_items
-from backend.core.services.search import find_tracks
-from backend.core.storage.models import RecommendationRequest, Track
+from backend.core.services.search import QueryEmotion, find_tracks
+from backend.core.storage.models import RecommendationRequest, Timeline, Track
 from backend.core.storage.vectors import TRANSIENT_ERRORS, EmbeddingQuery, TrackPoint
 from workers.context import WorkerContext, load_worker_model
 
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 # Errors a retry may cure; everything else is recorded on the row as a permanent failure.
 TRANSIENT = (OperationalError, *TRANSIENT_ERRORS)
-Work = TypeVar("Work", Track, RecommendationRequest)
+Work = TypeVar("Work", Track, RecommendationRequest, Timeline)
 # Seconds of audio one embedding batch may hold: its memory grows with the audio, not the track count.
 BATCH_AUDIO_SECONDS = 1200.0
 
@@ -48,7 +48,9 @@ def note_transient_error(worker: WorkerContext, model: type[Work], work_id: uuid
         log.warning("could not record the transient error of %s %s", model.__name__, work_id)
 
 
-def _run(worker: WorkerContext, model: type[Work], work_id: uuid.UUID, body: Callable[[Work], str]) -> str:
+def run_work(worker: WorkerContext, model: type[Work], work_id: uuid.UUID, body: Callable[[Work], str]) -> str:
+    """Start the item (counting an attempt), run ``body`` on it; transient errors propagate for a retry,
+    anything else fails the item with the reason."""
     row = work_items.start(worker.services.db, model, work_id, worker.settings.max_task_attempts)
     if isinstance(row, str):
         return row
@@ -127,7 +129,7 @@ def embed_track(worker: WorkerContext, track_id: uuid.UUID) -> str:
             return "deleted"
         return READY if track in decoded else FAILED
 
-    return _run(worker, Track, track_id, body)
+    return run_work(worker, Track, track_id, body)
 
 
 def answer_request(worker: WorkerContext, request_id: uuid.UUID) -> str:
@@ -142,7 +144,12 @@ def answer_request(worker: WorkerContext, request_id: uuid.UUID) -> str:
         analysis = model.embed_speech(audio.samples, audio.sample_rate, request.transcript)
         filters = TrackFilters.model_validate(request.filters)
         results = find_tracks(
-            worker.services, active.collection, EmbeddingQuery(analysis.vector), filters, request.result_limit
+            worker.services,
+            active.collection,
+            EmbeddingQuery(analysis.vector),
+            filters,
+            request.result_limit,
+            QueryEmotion(analysis.label, analysis.probabilities[analysis.label], analysis.valence, analysis.arousal),
         )
         query = {
             "emotion": analysis.label,
@@ -154,4 +161,4 @@ def answer_request(worker: WorkerContext, request_id: uuid.UUID) -> str:
             return "deleted"
         return READY
 
-    return _run(worker, RecommendationRequest, request_id, body)
+    return run_work(worker, RecommendationRequest, request_id, body)

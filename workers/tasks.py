@@ -14,9 +14,9 @@ from celery import shared_task
 from celery.signals import worker_init
 from sqlalchemy.exc import OperationalError
 
-from backend.core.services.queue import ANSWER_REQUEST_TASK, EMBED_TRACK_TASK
+from backend.core.services.queue import ANSWER_REQUEST_TASK, EMBED_TRACK_TASK, TIMELINE_CHUNK_TASK
 from backend.core.storage.db import Database
-from workers import pipeline
+from workers import pipeline, timeline
 from workers.celery_app import WorkerTask, app_settings
 from workers.registry import register_model_dir
 from workers.signals import connect_worker_signals
@@ -43,6 +43,12 @@ def embed_track(self: WorkerTask, track_id: str) -> str:
 def answer_request(self: WorkerTask, request_id: str) -> str:
     """Answer one speech recommendation request."""
     return pipeline.answer_request(self.worker, uuid.UUID(request_id))
+
+
+@shared_task(bind=True, name=TIMELINE_CHUNK_TASK, **RETRY_OPTIONS)
+def timeline_chunk(self: WorkerTask, timeline_id: str) -> str:
+    """Analyse the next chunk of a long recording's timeline (the last one also builds its scenes)."""
+    return timeline.timeline_chunk(self.worker, uuid.UUID(timeline_id))
 
 
 @worker_init.connect

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 
-from flask import Flask, Response, current_app, g
+from flask import Flask, Response, current_app, g, request
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -96,8 +96,8 @@ def init_app(app: Flask) -> None:
     def _too_large(exc: RequestEntityTooLarge) -> Response:
         if isinstance(exc, FileTooLarge):
             return error_response(413, "too_large", str(exc.description))
-        limit = current_app.config["MAX_CONTENT_LENGTH"]
-        upload_limit = current_app.extensions["s2m_settings"].max_upload_bytes
+        limit = request.max_content_length or current_app.config["MAX_CONTENT_LENGTH"]
+        upload_limit = getattr(request, "upload_limit", None) or current_app.extensions["s2m_settings"].max_upload_bytes
         return error_response(
             413,
             "too_large",

@@ -65,6 +65,9 @@ class LimitedUploadFile(tempfile.SpooledTemporaryFile):
 class ApiRequest(Request):
     """Flask's request, with uploads written to :class:`LimitedUploadFile`."""
 
+    # The largest file this request may upload, when a route allows another than MAX_UPLOAD_BYTES.
+    upload_limit: int | None = None
+
     def _get_file_stream(
         self,
         total_content_length: int | None,
@@ -72,7 +75,14 @@ class ApiRequest(Request):
         filename: str | None = None,
         content_length: int | None = None,
     ) -> IO[bytes]:
-        return LimitedUploadFile(current_app.extensions["s2m_settings"].max_upload_bytes)  # type: ignore[return-value]
+        limit = self.upload_limit or current_app.extensions["s2m_settings"].max_upload_bytes
+        return LimitedUploadFile(limit)  # type: ignore[return-value]
+
+
+def allow_upload_bytes(limit: int) -> None:
+    """Let this request upload a file of up to ``limit`` bytes (call before the form is read)."""
+    request.upload_limit = limit  # type: ignore[attr-defined]
+    request.max_content_length = limit + ENVELOPE_BYTES
 
 
 def body_limits(max_upload_bytes: int) -> dict[str, int]:

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from backend.api.openapi import spec
 from backend.core.domain.work import FAILED, FINISHED_STATUSES, READY
 from backend.core.services.context import ServiceContext
-from backend.core.services.queue import INGEST_QUEUE, QUERY_QUEUE
+from backend.core.services.queue import QUEUES
 from backend.core.storage.models import RecommendationRequest, Track
 
 blueprint = Blueprint("metrics", __name__)
@@ -99,7 +99,7 @@ class WorkerMetricsCollector(Collector):
         depths = {}
         with celery.connection_for_read() as connection:
             connection.ensure_connection(max_retries=1, timeout=3)
-            for name in (INGEST_QUEUE, QUERY_QUEUE):
+            for name in QUEUES:
                 depths[name] = self._message_count(connection, celery.amqp.queues[name])
         return depths
 

@@ -83,7 +83,9 @@ def _limits_text() -> str:
         "Files that are not audio or hold no audio track are refused with 415 (not_audio, no_audio_track); "
         "empty, silent, too short or too long audio, other rates or channel counts, and non-finite or "
         "absurd samples with 422 (empty_audio, silent_audio, audio_too_short, audio_too_long, "
-        "unsupported_audio, invalid_samples)."
+        "unsupported_audio, invalid_samples). Timelines take recordings of up to "
+        f"{settings.max_timeline_upload_bytes} bytes (MAX_TIMELINE_UPLOAD_BYTES) and "
+        f"{settings.max_timeline_seconds:g} s (MAX_TIMELINE_SECONDS)."
     )
 
 

@@ -16,10 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchem
 from pydantic_core import PydanticCustomError
 from werkzeug.datastructures import FileStorage
 
-from backend.core.domain.filters import RecommendationForm, TrackMetadata
+from backend.core.domain.filters import RecommendationForm, TimelineForm, TrackMetadata
 from backend.core.domain.text import excerpt
 from backend.core.services.errors import InvalidInputError
-from backend.core.storage.models import RecommendationRequest, Track
+from backend.core.storage.models import RecommendationRequest, Timeline, Track
 
 Status = Literal["queued", "processing", "ready", "failed"]
 
@@ -122,6 +122,10 @@ class RecommendationUpload(_Upload, RecommendationForm):
     """The multipart body of ``POST /v1/recommendations``: a speech clip and the catalogue filters."""
 
 
+class TimelineUpload(_Upload, TimelineForm):
+    """The multipart body of ``POST /v1/timelines``: a long recording, the timeline options and the filters."""
+
+
 class WaitQuery(BaseModel):
     """Query string of ``GET /v1/recommendations/<id>``."""
 
@@ -180,6 +184,18 @@ class TrackPage(BaseModel):
     next_cursor: str | None
 
 
+class WhyOut(BaseModel):
+    """Why a track was chosen."""
+
+    query_emotion: str | None = Field(description="the emotion the query was analysed as (none for a point query)")
+    query_probability: float | None = Field(description="the model's probability of that emotion")
+    track_emotion: str | None = Field(description="the track's own emotion")
+    valence_arousal_distance: float | None = Field(
+        description="Euclidean distance between the query's and the track's valence/arousal points"
+    )
+    filters: list[str] = Field(description="the filters the track passed (names of the filters given)")
+
+
 class ResultOut(BaseModel):
     track_id: str
     title: str | None
@@ -188,11 +204,13 @@ class ResultOut(BaseModel):
     emotion: str | None
     valence: float | None
     arousal: float | None
+    duration_seconds: float | None
+    why: WhyOut | None
     audio_url: str
 
     @classmethod
     def of(cls, result: dict[str, Any]) -> ResultOut:
-        return cls(**result, audio_url=audio_url(result["track_id"]))
+        return cls(**{"duration_seconds": None, "why": None, **result}, audio_url=audio_url(result["track_id"]))
 
 
 class QueryAnalysis(BaseModel):
@@ -255,3 +273,56 @@ class ReadinessOut(BaseModel):
 
 class HealthOut(BaseModel):
     status: Literal["ok"]
+
+
+class SegmentOut(BaseModel):
+    """A stretch of speech the voice activity detector found, analysed on its own."""
+
+    start: float = Field(description="seconds from the start of the recording")
+    end: float
+    emotion: str
+    probabilities: dict[str, float]
+    valence: float
+    arousal: float
+
+
+class SceneOut(BaseModel):
+    """Consecutive segments of one emotion (smoothed, at least the minimum scene length) and its tracks."""
+
+    start: float
+    end: float
+    emotion: str
+    valence: float
+    arousal: float
+    tracks: list[ResultOut]
+
+
+class TimelineOut(BaseModel):
+    id: str
+    status: Status
+    error: str | None
+    progress: float = Field(ge=0, le=100, description="percent of the recording analysed (100 once ready)")
+    duration_seconds: float
+    created_at: datetime
+    updated_at: datetime
+    model_version: str | None
+    segments: list[SegmentOut] = Field(description="the speech segments analysed so far, in time order")
+    scenes: list[SceneOut] = Field(description="the scenes with their tracks (once ready)")
+
+    @classmethod
+    def of(cls, timeline: Timeline, progress: float) -> TimelineOut:
+        return cls(
+            id=str(timeline.id),
+            status=timeline.status,
+            error=timeline.error,
+            progress=progress,
+            duration_seconds=timeline.duration_seconds,
+            created_at=_utc(timeline.created_at),
+            updated_at=_utc(timeline.updated_at),
+            model_version=timeline.model_version,
+            segments=[SegmentOut.model_validate(segment, from_attributes=False) for segment in timeline.segments],
+            scenes=[
+                SceneOut(**{**scene, "tracks": [ResultOut.of(track) for track in scene["tracks"]]})
+                for scene in timeline.scenes or []
+            ],
+        )

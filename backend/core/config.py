@@ -127,6 +127,12 @@ class Settings(BaseSettings):
     max_speech_seconds: float = 60.0
     max_track_seconds: float = 900.0
     min_audio_seconds: float = 0.5
+    # Long recordings turned into an emotion timeline (POST /v1/timelines): their own, larger limits.
+    max_timeline_seconds: float = 3 * 3600.0
+    max_timeline_upload_bytes: Positive = 512 * 1024 * 1024
+    # A timeline is processed in chunks of this many seconds of audio, one task each, so a query
+    # waiting behind it on the same worker waits for one chunk at most.
+    timeline_chunk_seconds: Annotated[float, Field(ge=10.0)] = 300.0
     # Task attempts before an item that keeps failing (or killing its worker) is marked failed.
     max_task_attempts: Positive = 3
     # Seconds after which queued/processing work counts as stale for `s2m requeue`.

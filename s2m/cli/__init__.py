@@ -32,6 +32,7 @@ def _register() -> None:
 
     main.add_command(client.ingest)
     main.add_command(client.recommend)
+    main.add_command(client.timeline)
     main.add_command(demo.demo)
 
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import click
+from tqdm import tqdm
 
 from backend.core.domain.work import READY
 from s2m.bulk_ingest import find_audio_files, ingest_paths, title_from_name, wait_until_embedded
@@ -108,5 +109,70 @@ def recommend(file: Path, api_url: str, timeout: float, as_json: bool, **options
     except ApiError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(json.dumps(answer, indent=2) if as_json else format_recommendation(answer))
+    if answer["status"] != READY:
+        raise SystemExit(1)
+
+
+def _clock(seconds: float) -> str:
+    minutes, rest = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{rest:02d}" if hours else f"{minutes}:{rest:02d}"
+
+
+def format_timeline(answer: dict) -> str:
+    """Render a timeline object as readable lines: each scene, then its tracks."""
+    if answer["status"] != READY:
+        reason = f": {answer['error']}" if answer.get("error") else ""
+        return f"timeline {answer['id']} is {answer['status']} ({answer['progress']:.0f}%){reason}"
+    lines = [
+        f"{_clock(answer['duration_seconds'])} of audio, {len(answer['segments'])} speech segments, "
+        f"{len(answer['scenes'])} scenes"
+    ]
+    for scene in answer["scenes"]:
+        lines.append(
+            f"{_clock(scene['start'])}-{_clock(scene['end'])}  {scene['emotion']:<9} "
+            f"v={scene['valence']:.2f} a={scene['arousal']:.2f}"
+        )
+        if not scene["tracks"]:
+            lines.append("    no track matches (is the catalogue empty, or are the filters too narrow?)")
+        for result in scene["tracks"]:
+            artist = f" - {result['artist']}" if result.get("artist") else ""
+            name = result["title"] or result["track_id"]
+            lines.append(f"    {result['score']:.3f}  {result['emotion'] or '?':<9} {name}{artist}")
+    return "\n".join(lines)
+
+
+@click.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@api_option
+@click.option("--segment-seconds", type=click.FloatRange(2, 60), default=None, help="Longest speech segment.")
+@click.option("--min-scene-seconds", type=click.FloatRange(0, 600), default=None, help="Shortest scene.")
+@click.option("--tracks-per-scene", type=click.IntRange(1, 20), default=None)
+@click.option("--cover-scene", is_flag=True, default=None, help="Prefer tracks at least as long as their scene.")
+@click.option("--emotions", default=None, help="Only tracks with these emotions (comma-separated).")
+@click.option("--tags", default=None, help="Only tracks with these tags (comma-separated).")
+@click.option("--exclude", default=None, help="Track ids to leave out (comma-separated).")
+@click.option("--transcript", default=None, help="What the recording says, if known.")
+@click.option("--timeout", default=3600.0, show_default=True, help="Seconds to wait for the timeline.")
+@click.option("--json", "as_json", is_flag=True, help="Print the timeline object as JSON.")
+def timeline(file: Path, api_url: str, timeout: float, as_json: bool, **options: object) -> None:
+    """Send a long recording and print its emotion timeline: scenes, with tracks for each."""
+    for name in ("emotions", "tags", "exclude"):
+        options[name] = _split(options[name])  # type: ignore[arg-type]
+    fields = {
+        name: ("true" if value is True else str(value)) for name, value in options.items() if value not in (None, "")
+    }
+    try:
+        client = ApiClient(api_url)
+        created = client.create_timeline(file, fields)
+        with tqdm(total=100, unit="%", desc="timeline", disable=as_json, leave=False) as bar:
+
+            def show(answer: dict) -> None:
+                bar.update(answer["progress"] - bar.n)
+
+            answer = client.wait_for_timeline(created["id"], timeout, show)
+    except ApiError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps(answer, indent=2) if as_json else format_timeline(answer))
     if answer["status"] != READY:
         raise SystemExit(1)

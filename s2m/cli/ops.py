@@ -73,7 +73,10 @@ def requeue(older_than: float | None, include_failed: bool) -> None:
     context = _context()
     wait = context.settings.stale_after_seconds if older_than is None else older_than
     report = requeue_work(context, datetime.now(UTC), wait, include_failed)
-    click.echo(f"requeued {len(report.tracks)} track(s) and {len(report.requests)} recommendation request(s)")
+    click.echo(
+        f"requeued {len(report.tracks)} track(s), {len(report.requests)} recommendation request(s)"
+        f" and {len(report.timelines)} timeline(s)"
+    )
     if report.not_sent:
         raise click.ClickException(f"the broker refused {len(report.not_sent)} item(s); run `s2m requeue` again")
 
@@ -157,7 +160,7 @@ def reindex(model_dir: Path, batch_size: int | None) -> None:
 
 
 @click.command()
-@click.option("--queues", default="ingest,query", show_default=True)
+@click.option("--queues", default="ingest,query,timeline", show_default=True)
 @click.option(
     "--concurrency",
     type=click.IntRange(min=1),
@@ -167,7 +170,7 @@ def reindex(model_dir: Path, batch_size: int | None) -> None:
 @click.option("--pool", type=click.Choice(["prefork", "solo", "threads"]), default="prefork", show_default=True)
 @click.option("--loglevel", default="INFO", show_default=True)
 def worker(queues: str, concurrency: int | None, pool: str, loglevel: str) -> None:
-    """Run a Celery worker (same as `celery -A workers.celery_app worker -Q ingest,query`)."""
+    """Run a Celery worker (same as `celery -A workers.celery_app worker -Q ingest,query,timeline`)."""
     from workers.celery_app import create_worker_celery
 
     settings = _settings()

@@ -1,7 +1,7 @@
 """The OpenAPI document against the live API: `schemathesis run --checks all` finds no failure.
 
 The API runs on the embedded default (SQLite, local Qdrant, filesystem broker) with a registered
-model, one track and one recommendation request (queued: no worker runs here), so the operations
+model, one track, one recommendation request and one timeline (queued: no worker runs here), so the operations
 on an id also reach their handlers. tests/api/schemathesis.toml lists the rules a schema cannot
 state and the answers they bring.
 """
@@ -35,7 +35,8 @@ def test_schemathesis_finds_no_failure(tmp_path: Path, settings: Settings) -> No
         kept = http.post("/v1/tracks", data={"file": (io.BytesIO(music_wav("bright", 1)), "a.wav")})
         doomed = http.post("/v1/tracks", data={"file": (io.BytesIO(music_wav("dark", 2)), "b.wav")})
         request = http.post("/v1/recommendations", data={"file": (io.BytesIO(speech_wav("sad")), "s.wav")})
-        assert [r.status_code for r in (kept, doomed, request)] == [202, 202, 202]
+        timeline = http.post("/v1/timelines", data={"file": (io.BytesIO(speech_wav("calm")), "t.wav")})
+        assert [r.status_code for r in (kept, doomed, request, timeline)] == [202, 202, 202, 202]
         config = tmp_path / "schemathesis.toml"
         config.write_text(
             CONFIG.read_text()
@@ -44,6 +45,7 @@ def test_schemathesis_finds_no_failure(tmp_path: Path, settings: Settings) -> No
             + _operation_parameters("GET", "/v1/tracks/{track_id}/audio", track_id=kept.json["id"])
             + _operation_parameters("DELETE", "/v1/tracks/{track_id}", track_id=doomed.json["id"])
             + _operation_parameters("GET", "/v1/recommendations/{request_id}", request_id=request.json["id"])
+            + _operation_parameters("GET", "/v1/timelines/{timeline_id}", timeline_id=timeline.json["id"])
         )
         result = subprocess.run(
             [

@@ -84,7 +84,7 @@ class WorkerProcess:
                     self.app_module,
                     "worker",
                     "-Q",
-                    "ingest,query",
+                    "ingest,query,timeline",
                     "-c",
                     "1",
                     "-P",

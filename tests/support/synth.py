@@ -108,3 +108,23 @@ def speech_wav(emotion: str) -> bytes:
         if not out.is_file():  # espeak-ng exits 0 on some bad options without writing anything
             raise RuntimeError(f"espeak-ng wrote no audio for {emotion!r}")
         return out.read_bytes()
+
+
+def speech_recording(
+    blocks: list[tuple[str, float]], pause_seconds: float = 0.8
+) -> tuple[np.ndarray, int, list[float]]:
+    """A long recording: for each (emotion, seconds), that emotion's sentence repeated with pauses until the
+    block lasts about ``seconds``. Return the samples, their rate and the time each block starts."""
+    pieces, starts, position, rate = [], [], 0, None
+    for emotion, seconds in blocks:
+        clip, clip_rate = sf.read(io.BytesIO(speech_wav(emotion)), dtype="float32")
+        rate = rate or clip_rate
+        gap = np.zeros(int(pause_seconds * rate), np.float32)
+        starts.append(position / rate)
+        block_frames = 0
+        while block_frames < seconds * rate:
+            pieces += [clip, gap]
+            block_frames += clip.shape[0] + gap.shape[0]
+        position += block_frames
+    assert rate is not None
+    return np.concatenate(pieces), rate, starts

@@ -81,8 +81,12 @@ def _frame_array(frame: av.AudioFrame) -> np.ndarray:
     return array.astype(np.float32, copy=False)
 
 
-def _soundfile_blocks(source: AudioSource) -> Iterator[tuple[np.ndarray, int]]:
+def _soundfile_blocks(source: AudioSource, start_seconds: float = 0.0) -> Iterator[tuple[np.ndarray, int]]:
     with sf.SoundFile(open_source(source)) as handle:
+        if start_seconds > 0:
+            if not handle.seekable():
+                raise UnsupportedAudioError("this file cannot be read from the middle")
+            handle.seek(min(round(start_seconds * handle.samplerate), handle.frames))
         while True:
             block = handle.read(BLOCK_FRAMES, dtype="float32", always_2d=True)
             if not block.shape[0]:
@@ -90,7 +94,70 @@ def _soundfile_blocks(source: AudioSource) -> Iterator[tuple[np.ndarray, int]]:
             yield block, handle.samplerate
 
 
-def _ffmpeg_blocks(source: AudioSource) -> Iterator[tuple[np.ndarray, int]]:
+# Seek this far before a range's start: some demuxers land a little after the point asked for.
+SEEK_PREROLL_SECONDS = (1.0, 10.0)
+
+
+def _seek(container: av.container.InputContainer, stream: av.audio.stream.AudioStream, seconds: float) -> bool:
+    """Seek to the last decodable point at or before ``seconds``; False when the container cannot seek."""
+    if stream.time_base is None:
+        return False
+    try:
+        container.seek(int(max(0.0, seconds) / stream.time_base), stream=stream, backward=True)
+    except (av.FFmpegError, ValueError):
+        return False
+    return True
+
+
+def _cut(array: np.ndarray, rate: int, begins: float, start_seconds: float) -> np.ndarray:
+    """The part of a frame that begins at ``begins`` seconds from ``start_seconds`` on."""
+    skip = round((start_seconds - begins) * rate)
+    return array[max(0, skip) :]
+
+
+def _frames_from(
+    container: av.container.InputContainer, stream: av.audio.stream.AudioStream, start_seconds: float
+) -> Iterator[tuple[np.ndarray, int]]:
+    """Decoded frames as (frames, channels) arrays, cut to begin at ``start_seconds``.
+
+    The decoder seeks a little before the start; each frame's timestamp says where it begins, so the
+    frames before the start are dropped and the one that straddles it is cut. When the seek landed
+    after the start anyway (or frames carry no timestamps), it seeks further back, and last decodes
+    from the beginning counting samples.
+    """
+    if start_seconds > 0:
+        for preroll in SEEK_PREROLL_SECONDS:
+            if not _seek(container, stream, start_seconds - preroll):
+                break
+            frames = container.decode(stream)
+            first = next(frames, None)
+            if first is None or first.time is None or first.time > start_seconds:
+                continue
+            for frame in _chain(first, frames):
+                array = _frame_array(frame)
+                rate = frame.sample_rate or 1
+                begins = float(frame.time) if frame.time is not None else start_seconds
+                if begins + array.shape[0] / rate <= start_seconds:
+                    continue
+                yield _cut(array, rate, begins, start_seconds), rate
+            return
+        _seek(container, stream, 0.0)
+    position = 0.0  # seconds of audio before the next frame
+    for frame in container.decode(stream):
+        array = _frame_array(frame)
+        rate = frame.sample_rate or 1
+        begins, position = position, position + array.shape[0] / rate
+        if position <= start_seconds:
+            continue
+        yield _cut(array, rate, begins, start_seconds), rate
+
+
+def _chain(first: av.AudioFrame, rest: Iterator[av.AudioFrame]) -> Iterator[av.AudioFrame]:
+    yield first
+    yield from rest
+
+
+def _ffmpeg_blocks(source: AudioSource, start_seconds: float = 0.0) -> Iterator[tuple[np.ndarray, int]]:
     """FFmpeg's frames (about a thousand samples each), gathered into blocks of up to BLOCK_FRAMES."""
     with open_container(source) as container:
         stream = container.streams.best("audio")
@@ -98,12 +165,11 @@ def _ffmpeg_blocks(source: AudioSource) -> Iterator[tuple[np.ndarray, int]]:
             raise NotAudioError("the file holds no audio track")
         pending: list[np.ndarray] = []
         pending_frames, shape = 0, (0, 0)
-        for frame in container.decode(stream):
-            array = _frame_array(frame)
-            if pending and (array.shape[1], frame.sample_rate) != shape:  # the layout or rate changed
+        for array, sample_rate in _frames_from(container, stream, start_seconds):
+            if pending and (array.shape[1], sample_rate) != shape:  # the layout or rate changed
                 yield np.concatenate(pending), shape[1]
                 pending, pending_frames = [], 0
-            shape = (array.shape[1], frame.sample_rate)
+            shape = (array.shape[1], sample_rate)
             pending.append(array)
             pending_frames += array.shape[0]
             if pending_frames >= BLOCK_FRAMES:
@@ -113,9 +179,10 @@ def _ffmpeg_blocks(source: AudioSource) -> Iterator[tuple[np.ndarray, int]]:
             yield np.concatenate(pending), shape[1]
 
 
-def native_blocks(source: AudioSource, info: AudioInfo) -> Iterator[tuple[np.ndarray, int]]:
-    """Yield (float32 (frames, channels), sample rate) blocks; damaged data raises NotAudioError."""
-    blocks = _soundfile_blocks(source) if info.decoder == "soundfile" else _ffmpeg_blocks(source)
+def native_blocks(source: AudioSource, info: AudioInfo, start_seconds: float = 0.0) -> Iterator[tuple[np.ndarray, int]]:
+    """Yield (float32 (frames, channels), sample rate) blocks from ``start_seconds`` on; damaged data raises
+    NotAudioError."""
+    blocks = (_soundfile_blocks if info.decoder == "soundfile" else _ffmpeg_blocks)(source, start_seconds)
     seconds = 0.0
     while True:
         try:
@@ -152,12 +219,15 @@ def mix_to_mono(block: np.ndarray) -> np.ndarray:
 
 
 def mono_blocks(
-    source: AudioSource, info: AudioInfo, *, max_seconds: float | None = None
+    source: AudioSource, info: AudioInfo, *, max_seconds: float | None = None, start_seconds: float = 0.0
 ) -> Iterator[tuple[np.ndarray, int]]:
-    """Yield checked mono blocks at the file's own rate; past ``max_seconds`` (+slack) raise AudioTooLongError."""
-    frames = 0
+    """Yield checked mono blocks at the file's own rate from ``start_seconds`` on; past ``max_seconds``
+    (+slack, counted from the start of the file) raise AudioTooLongError."""
     first_rate = None
-    for block, rate in native_blocks(source, info):
+    frames = 0
+    for block, rate in native_blocks(source, info, start_seconds):
+        if first_rate is None:
+            frames = round(start_seconds * rate)
         check_rate_and_channels(rate, block.shape[1])  # decoders may disagree with their header
         if first_rate is None:
             first_rate = rate
@@ -179,11 +249,15 @@ def _checked_header(source: AudioSource, max_seconds: float | None) -> AudioInfo
 
 
 def _resampled(
-    source: AudioSource, info: AudioInfo, target_rate: int | None, max_seconds: float | None
+    source: AudioSource,
+    info: AudioInfo,
+    target_rate: int | None,
+    max_seconds: float | None,
+    start_seconds: float = 0.0,
 ) -> Iterator[tuple[np.ndarray, int]]:
     """Mono blocks at ``target_rate`` (default: the file's rate), each with that rate; the filter's tail last."""
     resampler: StreamResampler | None = None
-    for mono, rate in mono_blocks(source, info, max_seconds=max_seconds):
+    for mono, rate in mono_blocks(source, info, max_seconds=max_seconds, start_seconds=start_seconds):
         if resampler is None:
             resampler = StreamResampler(rate, target_rate or rate)
         yield resampler.push(mono), resampler.target_rate
@@ -191,16 +265,33 @@ def _resampled(
         yield resampler.flush(), resampler.target_rate
 
 
-def stream_audio(source: AudioSource, *, target_rate: int, max_seconds: float | None = None) -> Iterator[np.ndarray]:
+def stream_audio(
+    source: AudioSource,
+    *,
+    target_rate: int,
+    max_seconds: float | None = None,
+    start_seconds: float = 0.0,
+    end_seconds: float | None = None,
+) -> Iterator[np.ndarray]:
     """Yield ``source`` as mono float32 blocks at ``target_rate``, never holding more than a block.
 
     For recordings too long to keep whole (an hour-long episode): the header is checked first, and
     decoding stops past ``max_seconds``. Block lengths vary (the decoder's frames, resampled).
+    ``start_seconds`` and ``end_seconds`` read just that range (the decoder seeks to the start
+    where the container allows it), so a long file can be processed in independent chunks.
     """
+    if start_seconds < 0 or (end_seconds is not None and end_seconds <= start_seconds):
+        raise ValueError(f"the range {start_seconds:g}..{end_seconds} s is empty or negative")
     info = _checked_header(source, max_seconds)
-    for block, _rate in _resampled(source, info, target_rate, max_seconds):
+    remaining = None if end_seconds is None else round((end_seconds - start_seconds) * target_rate)
+    for block, _rate in _resampled(source, info, target_rate, max_seconds, start_seconds):
+        if remaining is not None:
+            block = block[:remaining]
+            remaining -= block.shape[0]
         if block.size:
             yield block
+        if remaining is not None and remaining <= 0:
+            return
 
 
 def decode_audio(

@@ -33,6 +33,7 @@ from backend.core.domain.text import (
     excerpt,
     single_line,
 )
+from backend.core.domain.timeline import TimelineOptions
 from backend.core.domain.work import WORK_STATUSES
 
 MAX_RESULTS = 100
@@ -156,15 +157,31 @@ class TrackFilters(BaseModel):
         return TrackFilters.model_validate(self.model_dump(include=set(TrackFilters.model_fields)))
 
 
+Transcript = Annotated[
+    MultiLine(MAX_TRANSCRIPT_LENGTH) | None,
+    BeforeValidator(_blank_to_none),
+    _nullable({"type": "string", "maxLength": MAX_TRANSCRIPT_LENGTH, "pattern": MULTI_LINE_PATTERN}),
+]
+
+
 class RecommendationForm(TrackFilters):
     """The multipart fields of ``POST /v1/recommendations`` besides the speech file."""
 
     limit: int = Field(DEFAULT_RESULTS, ge=1, le=MAX_RESULTS)
-    transcript: Annotated[
-        MultiLine(MAX_TRANSCRIPT_LENGTH) | None,
-        BeforeValidator(_blank_to_none),
-        _nullable({"type": "string", "maxLength": MAX_TRANSCRIPT_LENGTH, "pattern": MULTI_LINE_PATTERN}),
-    ] = Field(None, description="what was said, for models that also read the words (tab and line breaks allowed)")
+    transcript: Transcript = Field(
+        None, description="what was said, for models that also read the words (tab and line breaks allowed)"
+    )
+
+
+class TimelineForm(TrackFilters, TimelineOptions):
+    """The multipart fields of ``POST /v1/timelines`` besides the recording: filters, options, transcript."""
+
+    transcript: Transcript = Field(
+        None, description="what was said, for models that also read the words; every segment is read with it"
+    )
+
+    def options_only(self) -> TimelineOptions:
+        return TimelineOptions.model_validate(self.model_dump(include=set(TimelineOptions.model_fields)))
 
 
 def _given(name: str) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from backend.core.services.model_versions import (
     set_active_model,
 )
 from backend.core.storage.media import StoredFile
-from backend.core.storage.models import ModelVersion, RecommendationRequest, Track
+from backend.core.storage.models import ModelVersion, RecommendationRequest, Timeline, Track
 from backend.core.storage.vectors import ACTIVE_ALIAS, TrackPoint
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 class RequeueReport:
     tracks: list[uuid.UUID] = field(default_factory=list)
     requests: list[uuid.UUID] = field(default_factory=list)
+    timelines: list[uuid.UUID] = field(default_factory=list)
     not_sent: list[uuid.UUID] = field(default_factory=list)  # the broker was unreachable
 
 
@@ -41,12 +42,12 @@ def requeue(
     now: datetime,
     older_than_seconds: float,
     include_failed: bool = False,
-    kinds: tuple[str, ...] = ("tracks", "requests"),
+    kinds: tuple[str, ...] = ("tracks", "requests", "timelines"),
 ) -> RequeueReport:
     """Enqueue again the work that has waited longer than ``older_than_seconds`` (and failed work, if asked).
 
     Failed work gets a fresh set of attempts; pending work keeps its count, so a poison item still
-    ends failed. ``kinds`` limits it to tracks or to requests (a supervisor resends what one worker held).
+    ends failed. ``kinds`` limits it to tracks, requests or timelines (a supervisor resends what one worker held).
     """
     cutoff = now - timedelta(seconds=older_than_seconds)
     statuses = (*PENDING_STATUSES, FAILED) if include_failed else PENDING_STATUSES
@@ -54,6 +55,7 @@ def requeue(
     for kind, model, send, found in (
         ("tracks", Track, ctx.queue.embed_track, report.tracks),
         ("requests", RecommendationRequest, ctx.queue.answer_request, report.requests),
+        ("timelines", Timeline, ctx.queue.timeline_chunk, report.timelines),
     ):
         if kind not in kinds:
             continue
@@ -79,7 +81,7 @@ class ReconcileReport:
 
 
 def orphan_media(ctx: ServiceContext) -> list[StoredFile]:
-    """Stored files that no track or request refers to.
+    """Stored files that no track, request or timeline refers to.
 
     The files are listed before the rows are read: a file is moved into place only after its row
     is committed, so a file seen here whose row is not found below has no row.
@@ -88,7 +90,8 @@ def orphan_media(ctx: ServiceContext) -> list[StoredFile]:
     with ctx.db.session() as session:
         referenced = {
             "tracks": set(session.scalars(select(Track.content_sha256))),
-            "speech": set(session.scalars(select(RecommendationRequest.speech_sha256))),
+            "speech": set(session.scalars(select(RecommendationRequest.speech_sha256)))
+            | set(session.scalars(select(Timeline.speech_sha256))),
         }
     return [item for item in stored if item.sha256 not in referenced[item.kind]]
 

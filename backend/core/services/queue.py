@@ -20,9 +20,14 @@ log = logging.getLogger(__name__)
 
 INGEST_QUEUE = "ingest"
 QUERY_QUEUE = "query"
+# Chunks of long recordings: consumed by the query workers too, on a queue of their own, so a
+# short query is never queued behind the chunks of a three-hour file (it waits for one chunk at most).
+TIMELINE_QUEUE = "timeline"
+QUEUES = (INGEST_QUEUE, QUERY_QUEUE, TIMELINE_QUEUE)
 EMBED_TRACK_TASK = "s2m.embed_track"
 ANSWER_REQUEST_TASK = "s2m.answer_request"
-TASK_QUEUES = {EMBED_TRACK_TASK: INGEST_QUEUE, ANSWER_REQUEST_TASK: QUERY_QUEUE}
+TIMELINE_CHUNK_TASK = "s2m.timeline_chunk"
+TASK_QUEUES = {EMBED_TRACK_TASK: INGEST_QUEUE, ANSWER_REQUEST_TASK: QUERY_QUEUE, TIMELINE_CHUNK_TASK: TIMELINE_QUEUE}
 
 
 def broker_transport_options(settings: Settings) -> dict[str, Any]:
@@ -79,9 +84,7 @@ def create_celery(settings: Settings, include: tuple[str, ...] = (), task_cls: t
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         # Each queue has its own exchange and routing key, so a query never lands behind ingest work.
-        task_queues=tuple(
-            Queue(name, Exchange(name, type="direct"), routing_key=name) for name in (INGEST_QUEUE, QUERY_QUEUE)
-        ),
+        task_queues=tuple(Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUES),
         task_default_queue=INGEST_QUEUE,
         task_routes={name: {"queue": queue} for name, queue in TASK_QUEUES.items()},
         broker_transport_options=broker_transport_options(settings),
@@ -120,6 +123,10 @@ class TaskQueue:
 
     def answer_request(self, request_id: uuid.UUID) -> bool:
         return self.send(ANSWER_REQUEST_TASK, request_id)
+
+    def timeline_chunk(self, timeline_id: uuid.UUID) -> bool:
+        """Enqueue the timeline's next chunk (the task reads which one from the row)."""
+        return self.send(TIMELINE_CHUNK_TASK, timeline_id)
 
     def ping(self) -> None:
         """Connect to the broker once; raises when it cannot be reached."""

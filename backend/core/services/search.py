@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -17,11 +19,47 @@ from backend.core.storage.models import ModelVersion, Track
 from backend.core.storage.vectors import EmbeddingQuery, LikeTrackQuery, PointQuery, UnknownPointError, VectorQuery
 
 
+@dataclass(frozen=True)
+class QueryEmotion:
+    """What a query was analysed as, for each result's explanation."""
+
+    emotion: str | None
+    probability: float | None
+    valence: float | None
+    arousal: float | None
+
+
+def applied_filters(filters: TrackFilters) -> list[str]:
+    """The names of the filters that narrow the query (those not left at their default)."""
+    return sorted(filters.model_dump(exclude_defaults=True))
+
+
+def explain(track: Track, query: QueryEmotion | None, filters: list[str]) -> dict[str, Any]:
+    """Why a track was chosen: the query's emotion and its probability, the track's emotion, their
+    distance in the valence/arousal plane, and the filters it passed."""
+    distance = None
+    if query is not None and None not in (query.valence, query.arousal, track.valence, track.arousal):
+        distance = math.dist((query.valence, query.arousal), (track.valence, track.arousal))  # type: ignore[arg-type]
+    return {
+        "query_emotion": query.emotion if query else None,
+        "query_probability": query.probability if query else None,
+        "track_emotion": track.emotion,
+        "valence_arousal_distance": distance,
+        "filters": filters,
+    }
+
+
 def find_tracks(
-    ctx: ServiceContext, collection: str, query: VectorQuery, filters: TrackFilters, limit: int
+    ctx: ServiceContext,
+    collection: str,
+    query: VectorQuery,
+    filters: TrackFilters,
+    limit: int,
+    query_emotion: QueryEmotion | None = None,
 ) -> list[dict[str, Any]]:
     """Run the filtered vector query and describe each hit from its (ready) database row, best first."""
     hits = ctx.vectors.search(collection, query, filters, limit)
+    filter_names = applied_filters(filters)
     with ctx.db.session() as session:
         rows = {t.id: t for t in session.scalars(select(Track).where(Track.id.in_([h.track_id for h in hits])))}
     results = []
@@ -38,6 +76,8 @@ def find_tracks(
                 "emotion": track.emotion,
                 "valence": track.valence,
                 "arousal": track.arousal,
+                "duration_seconds": track.duration_seconds,
+                "why": explain(track, query_emotion, filter_names),
             }
         )
     return results

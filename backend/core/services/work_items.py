@@ -1,6 +1,6 @@
 """The one place where queued work changes state: queued -> processing -> ready | failed.
 
-A work item is a track to embed or a recommendation request to answer (both rows carry
+A work item is a track to embed, a recommendation request to answer or a timeline to make (all rows carry
 ``status``, ``attempts`` and ``error``). Every caller (the worker pipeline, requeue, reconcile,
 reindex) changes those columns through these functions, so the rules live here:
 
@@ -35,13 +35,13 @@ from backend.core.domain.work import (
     gave_up_message,
 )
 from backend.core.storage.db import Database
-from backend.core.storage.models import RecommendationRequest, Track, utcnow
+from backend.core.storage.models import RecommendationRequest, Timeline, Track, utcnow
 from backend.core.storage.vectors import TRANSIENT_ERRORS
 
 log = logging.getLogger(__name__)
 
-Work = TypeVar("Work", Track, RecommendationRequest)
-WorkModel = type[Track] | type[RecommendationRequest]
+Work = TypeVar("Work", Track, RecommendationRequest, Timeline)
+WorkModel = type[Track] | type[RecommendationRequest] | type[Timeline]
 # Why a start did not hand back a row: nothing to do, or the attempts ran out.
 NotStarted = Literal["skipped", "failed"]
 SKIPPED: NotStarted = "skipped"
@@ -182,7 +182,35 @@ def finish_request(db: Database, request_id: uuid.UUID, query: dict, results: li
     return True
 
 
-def reset(row: Track | RecommendationRequest) -> None:
+def finish_timeline_chunk(db: Database, timeline_id: uuid.UUID, chunk: int, segments: list[dict]) -> bool:
+    """Append one chunk's segments and count the chunk done, if no other delivery did it first.
+
+    A compare-and-set on ``chunks_done``: a chunk delivered twice adds its segments once. The next
+    chunk starts with fresh attempts. False when the row is gone or the chunk was already done.
+    """
+    with db.session() as session:
+        row = session.get(Timeline, timeline_id, with_for_update=True)
+        if row is None or row.chunks_done != chunk or row.status in FINISHED_STATUSES:
+            return False
+        row.segments = [*row.segments, *segments]
+        row.chunks_done, row.attempts, row.error = chunk + 1, 0, None
+        session.commit()
+    return True
+
+
+def finish_timeline(db: Database, timeline_id: uuid.UUID, scenes: list[dict], model_version: str) -> bool:
+    """Mark a timeline ready with its scenes; False when it was deleted or finished meanwhile."""
+    with db.session() as session:
+        row = session.get(Timeline, timeline_id, with_for_update=True)
+        if row is None or row.status in FINISHED_STATUSES or row.chunks_done < row.chunks_total:
+            return False
+        row.scenes, row.model_version = scenes, model_version
+        row.status, row.error = READY, None
+        session.commit()
+    return True
+
+
+def reset(row: Track | RecommendationRequest | Timeline) -> None:
     """Queue the item again with fresh attempts (in the caller's session)."""
     row.status, row.error, row.attempts = QUEUED, None, 0
 

@@ -1,4 +1,4 @@
-"""Database rows: tracks (with tags), recommendation requests, emotion labels, model versions.
+"""Database rows: tracks (with tags), recommendation requests, timelines, emotion labels, model versions.
 
 Rows hold data only; they never talk to Qdrant, the broker or the file store.
 """
@@ -161,3 +161,28 @@ class RecommendationRequest(_Work, Base):
     # The speech clip's own analysis: emotion, probabilities, valence, arousal.
     query: Mapped[dict[str, Any] | None]
     results: Mapped[list[Any] | None]
+
+
+class Timeline(_Work, Base):
+    """A long recording turned into an emotion timeline: speech segments, scenes, tracks per scene.
+
+    It is worked on in chunks of the recording (one task each); ``chunks_done`` says how far it got,
+    and ``attempts`` counts the starts of the current chunk.
+    """
+
+    __tablename__ = "timelines"
+    __table_args__ = (CheckConstraint(_STATUS_CHECK, name="status"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    speech_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    transcript: Mapped[str | None] = mapped_column(Text)
+    # Validated filters (backend.core.domain.filters.TrackFilters) and the timeline options
+    # (backend.core.domain.timeline.TimelineOptions).
+    filters: Mapped[dict[str, Any]]
+    options: Mapped[dict[str, Any]]
+    chunk_seconds: Mapped[float] = mapped_column(Float)
+    chunks_total: Mapped[int] = mapped_column(Integer)
+    chunks_done: Mapped[int] = mapped_column(Integer, default=0)
+    # The segments found so far (with their embeddings), then the scenes with their tracks.
+    segments: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    scenes: Mapped[list[Any] | None]

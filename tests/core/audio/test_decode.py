@@ -209,3 +209,30 @@ def test_streaming_gives_the_decoded_signal_block_by_block() -> None:
     assert np.array_equal(np.concatenate(blocks), whole)
     with pytest.raises(audio.AudioTooLongError):
         next(audio.stream_audio(data, target_rate=16_000, max_seconds=100.0))
+
+
+@pytest.mark.parametrize("fmt", FORMATS, ids=[f.name for f in FORMATS])
+def test_a_range_decodes_to_that_part_of_the_whole(fmt: Format) -> None:
+    rng = np.random.default_rng(5)
+    signal = audio.resample((0.2 * rng.standard_normal(8 * 8_000)).astype(np.float32), 8_000, fmt.rate)
+    data = encode(signal, fmt.rate, fmt)
+    whole = audio.decode_audio(data, target_rate=TARGET_RATE).samples
+    start, end = 3.0, 5.5
+    part = np.concatenate(list(audio.stream_audio(data, target_rate=TARGET_RATE, start_seconds=start, end_seconds=end)))
+    assert part.size == round((end - start) * TARGET_RATE)
+    # The part starts where the whole has it: searched 5 ms either way, the best match is within 1 ms
+    # (Matroska stores times in milliseconds).
+    window = round(0.005 * TARGET_RATE)
+    reference = whole[round(start * TARGET_RATE) - window :]
+    n = part.size - 2 * window
+    scores = [float(np.corrcoef(part[:n], reference[lag : lag + n])[0, 1]) for lag in range(2 * window + 1)]
+    best = int(np.argmax(scores))
+    assert scores[best] > 0.9, (fmt.name, max(scores))
+    assert abs(best - window) <= 0.001 * TARGET_RATE, (fmt.name, (best - window) / TARGET_RATE)
+
+
+def test_a_range_past_the_end_is_empty_and_a_bad_range_is_refused() -> None:
+    data = soundfile_bytes(tone(2.0, 8_000), 8_000, "FLAC")
+    assert list(audio.stream_audio(data, target_rate=TARGET_RATE, start_seconds=5.0)) == []
+    with pytest.raises(ValueError, match="empty or negative"):
+        next(audio.stream_audio(data, target_rate=TARGET_RATE, start_seconds=1.0, end_seconds=1.0))
