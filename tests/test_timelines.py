@@ -240,3 +240,55 @@ def test_cli_prints_the_scenes_and_their_tracks(timeline_stack: Stack, recording
     )
     assert as_json.returncode == 0, as_json.stderr
     assert [scene["emotion"] for scene in json.loads(as_json.stdout)["scenes"]] == [e for e, _ in BLOCKS]
+
+
+@pytest.mark.browser
+def test_the_web_page_shows_the_timeline_strip_and_each_scenes_tracks(
+    timeline_stack: Stack, recording: tuple[Path, list[float]], tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.api.test_web import CHROMIUM, CHROMIUM_ARGS
+    from tests.support.files import ROOT
+
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (scripts/setup.sh installs it)")
+    path, starts = recording
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1200, "height": 1000})
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+        page.goto(f"{timeline_stack.base_url}/")
+        page.wait_for_selector("body[data-ready=true]")
+        page.click("button[data-view=timeline-view]")
+        page.fill("#timeline-tracks", "2")
+        page.set_input_files("#timeline-file", str(path))
+        page.locator("#timeline-scenes .scene-row").first.wait_for(timeout=240_000)
+        blocks = page.locator("#timeline-strip .scene-block")
+        expect(blocks).to_have_count(len(BLOCKS))
+        assert [blocks.nth(i).get_attribute("data-emotion") for i in range(len(BLOCKS))] == [e for e, _ in BLOCKS]
+        # Each block starts where its scene starts, as a share of the strip's width.
+        strip = page.locator("#timeline-strip").bounding_box()
+        assert strip is not None
+        duration = sf.info(str(path)).duration
+        for i, truth in enumerate(starts):
+            box = blocks.nth(i).bounding_box()
+            assert box is not None
+            seconds = (box["x"] - strip["x"]) / strip["width"] * duration
+            assert abs(seconds - truth) <= BOUNDARY_TOLERANCE + duration / strip["width"], (i, seconds, truth)
+        rows = page.locator("#timeline-scenes .scene-row")
+        expect(rows).to_have_count(len(BLOCKS))
+        for i in range(len(BLOCKS)):
+            expect(rows.nth(i).locator(".scene-track")).to_have_count(2)
+            expect(rows.nth(i).locator(".scene-track audio")).to_have_count(2)
+        expect(page.locator("#timeline-status")).to_contain_text("4 scenes")
+        screenshot = tmp_path / "timeline.png"
+        page.screenshot(path=str(screenshot), full_page=True)
+        stable = ROOT / "var" / "screenshots" / "timeline.png"
+        stable.parent.mkdir(parents=True, exist_ok=True)
+        stable.write_bytes(screenshot.read_bytes())
+        print(f"screenshot: {stable}")
+        browser.close()
+    assert errors == [], errors

@@ -20,14 +20,14 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from backend.core.audio import DURATION_SLACK_SECONDS, AudioError, check_clip, decode_audio
 from backend.core.domain.analysis import ClipAnalysis
-from backend.core.domain.filters import TrackFilters
+from backend.core.domain.filters import QueryFilters
 from backend.core.domain.work import FAILED, READY
 from backend.core.services import recommendations as recommendation_service
 from backend.core.services import tracks as track_service
 from backend.core.services import work_items
-from backend.core.services.search import QueryEmotion, find_tracks
+from backend.core.services.search import QueryEmotion, find_tracks, steering_of
 from backend.core.storage.models import RecommendationRequest, Timeline, Track
-from backend.core.storage.vectors import TRANSIENT_ERRORS, EmbeddingQuery, TrackPoint
+from backend.core.storage.vectors import TRANSIENT_ERRORS, EmbeddingQuery, TrackPoint, UnknownPointError
 from workers.context import WorkerContext, load_worker_model
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,11 @@ def _fail(worker: WorkerContext, model: type[Work], work_id: uuid.UUID, exc: Bas
     """Fail the item: the log gets the exception, the row the reason in words."""
     log.warning("%s %s failed on %s", model.__name__, work_id, work_items.log_text(exc))
     work_items.fail(worker.services.db, model, work_id, work_items.describe_error(exc))
+
+
+def _fail_with(worker: WorkerContext, request_id: uuid.UUID, reason: str) -> None:
+    log.warning("RecommendationRequest %s failed: %s", request_id, reason)
+    work_items.fail(worker.services.db, RecommendationRequest, request_id, reason)
 
 
 def track_clip(worker: WorkerContext, track: Track, rate: int) -> tuple[np.ndarray, int]:
@@ -120,7 +125,7 @@ def embed_track(worker: WorkerContext, track_id: uuid.UUID) -> str:
             return FAILED
         analyses = model.embed_music_batch(clips)
         worker.services.ensure_collection(active.collection)
-        points = [TrackPoint.from_analysis(t.id, a, t.tags) for t, a in zip(decoded, analyses, strict=True)]
+        points = [TrackPoint.from_analysis(t.id, a, t.tags, t.artist) for t, a in zip(decoded, analyses, strict=True)]
         worker.services.vectors.upsert(active.collection, points)
         results = [(item.id, analysis) for item, analysis in zip(decoded, analyses, strict=True)]
         gone = work_items.finish_tracks(db, results, active.version)
@@ -142,15 +147,23 @@ def answer_request(worker: WorkerContext, request_id: uuid.UUID) -> str:
         audio = decode_audio(path, target_rate=model.config.speech.frontend.sample_rate, max_seconds=limit)
         check_clip(audio, min_seconds=0.0, max_seconds=limit + DURATION_SLACK_SECONDS)
         analysis = model.embed_speech(audio.samples, audio.sample_rate, request.transcript)
-        filters = TrackFilters.model_validate(request.filters)
-        results = find_tracks(
-            worker.services,
-            active.collection,
-            EmbeddingQuery(analysis.vector),
-            filters,
-            request.result_limit,
-            QueryEmotion(analysis.label, analysis.probabilities[analysis.label], analysis.valence, analysis.arousal),
-        )
+        fields = QueryFilters.model_validate(request.filters)
+        try:
+            results = find_tracks(
+                worker.services,
+                active.collection,
+                EmbeddingQuery(analysis.vector),
+                fields.filters_only(),
+                request.result_limit,
+                QueryEmotion(
+                    analysis.label, analysis.probabilities[analysis.label], analysis.valence, analysis.arousal
+                ),
+                steering_of(fields),
+                fields.steering_names(),
+            )
+        except UnknownPointError as exc:  # a steering track deleted since the request was accepted
+            _fail_with(worker, request_id, str(exc))
+            return FAILED
         query = {
             "emotion": analysis.label,
             "probabilities": analysis.probabilities,

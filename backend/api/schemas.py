@@ -194,6 +194,9 @@ class WhyOut(BaseModel):
         description="Euclidean distance between the query's and the track's valence/arousal points"
     )
     filters: list[str] = Field(description="the filters the track passed (names of the filters given)")
+    steering: list[str] = Field(
+        default_factory=list, description="the steering options that shaped the ranking (positive, negative, ...)"
+    )
 
 
 class ResultOut(BaseModel):

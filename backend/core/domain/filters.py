@@ -46,6 +46,8 @@ MAX_TRANSCRIPT_LENGTH = 5000
 MAX_CURSOR_LENGTH = 512
 # Track ids one query may leave out.
 MAX_EXCLUDED = 1000
+# Track ids one query may be steered toward or away from.
+MAX_STEERING_TRACKS = 100
 # A tag: 1-64 characters, no comma, no control character, not only spaces (stored stripped and lower-cased).
 TAG_PATTERN = rf"^[^,{CONTROL_CHARACTERS}]*[^,\s{CONTROL_CHARACTERS}][^,{CONTROL_CHARACTERS}]*$"
 
@@ -157,6 +159,43 @@ class TrackFilters(BaseModel):
         return TrackFilters.model_validate(self.model_dump(include=set(TrackFilters.model_fields)))
 
 
+class SteeringFields(BaseModel):
+    """How results are steered beyond the query itself (see backend.core.storage.vectors.Steering)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    positive: Annotated[list[uuid.UUID], Csv] = Field(
+        default_factory=list,
+        max_length=MAX_STEERING_TRACKS,
+        description="ready track ids to move toward: more like these",
+    )
+    negative: Annotated[list[uuid.UUID], Csv] = Field(
+        default_factory=list,
+        max_length=MAX_STEERING_TRACKS,
+        description="ready track ids to move away from: less like these",
+    )
+    per_artist: Annotated[
+        Annotated[int, Field(ge=1, le=MAX_RESULTS)] | None,
+        BeforeValidator(_blank_to_none),
+        _nullable({"type": "integer", "minimum": 1, "maximum": MAX_RESULTS}),
+    ] = Field(None, description="at most this many tracks of one artist (tracks without an artist count alone)")
+    diversity: Unit = Field(
+        None, description="re-rank for variety (maximal marginal relevance): 0 by relevance only, 1 most varied"
+    )
+
+    def steering_names(self) -> list[str]:
+        """The steering options given (for each result's explanation)."""
+        return sorted(self.model_dump(include=set(SteeringFields.model_fields), exclude_defaults=True))
+
+
+class QueryFilters(TrackFilters, SteeringFields):
+    """What narrows and steers a query: the catalogue filters and the steering options."""
+
+    def query_filters(self) -> QueryFilters:
+        fields = set(TrackFilters.model_fields) | set(SteeringFields.model_fields)
+        return QueryFilters.model_validate(self.model_dump(include=fields))
+
+
 Transcript = Annotated[
     MultiLine(MAX_TRANSCRIPT_LENGTH) | None,
     BeforeValidator(_blank_to_none),
@@ -164,7 +203,7 @@ Transcript = Annotated[
 ]
 
 
-class RecommendationForm(TrackFilters):
+class RecommendationForm(QueryFilters):
     """The multipart fields of ``POST /v1/recommendations`` besides the speech file."""
 
     limit: int = Field(DEFAULT_RESULTS, ge=1, le=MAX_RESULTS)
@@ -202,7 +241,7 @@ SEARCH_MODES_SCHEMA = {
 }
 
 
-class SearchQuery(TrackFilters):
+class SearchQuery(QueryFilters):
     """``POST /v1/search``: exactly one of an emotion label, a valence/arousal point or a track."""
 
     model_config = ConfigDict(json_schema_extra=SEARCH_MODES_SCHEMA)

@@ -179,7 +179,7 @@ def reindex(
             with ctx.db.session() as session:
                 tracks = list(session.scalars(select(Track).where(Track.id.in_(chunk))))
             results = embed_tracks(tracks)
-            points = [TrackPoint.from_analysis(t.id, a, t.tags) for t, a in zip(tracks, results, strict=True)]
+            points = [TrackPoint.from_analysis(t.id, a, t.tags, t.artist) for t, a in zip(tracks, results, strict=True)]
             ctx.vectors.upsert(target.collection, points)
             analyses.update((track.id, analysis) for track, analysis in zip(tracks, results, strict=True))
             progress(len(tracks))

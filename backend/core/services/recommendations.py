@@ -11,6 +11,7 @@ from backend.core.domain.filters import RecommendationForm
 from backend.core.domain.work import FINISHED_STATUSES, QUEUED
 from backend.core.services.context import ServiceContext
 from backend.core.services.lookup import get_row, parse_id
+from backend.core.services.search import require_ready_tracks
 from backend.core.services.uploads import accept_audio, publish_or_undo, staged_upload
 from backend.core.storage.models import RecommendationRequest
 
@@ -29,6 +30,7 @@ def create_recommendation_request(
 
     As for tracks, the clip is staged and moved into the store only after its row is committed.
     """
+    require_ready_tracks(ctx, [*form.positive, *form.negative])
     with staged_upload(ctx.media, upload) as staged:
         accepted = accept_audio(
             staged.path, min_seconds=ctx.settings.min_audio_seconds, max_seconds=ctx.settings.max_speech_seconds
@@ -39,7 +41,7 @@ def create_recommendation_request(
             media_format=accepted.format,
             duration_seconds=accepted.duration_seconds,
             transcript=form.transcript,
-            filters=form.filters_only().model_dump(mode="json"),
+            filters=form.query_filters().model_dump(mode="json"),
             result_limit=form.limit,
         )
         with ctx.db.session() as session:

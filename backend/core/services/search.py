@@ -9,14 +9,22 @@ from typing import Any
 
 from sqlalchemy import select
 
-from backend.core.domain.filters import SearchQuery, TrackFilters
+from backend.core.domain.filters import QueryFilters, SearchQuery, TrackFilters
 from backend.core.domain.work import READY
 from backend.core.services.context import ServiceContext
 from backend.core.services.errors import InvalidInputError
 from backend.core.services.lookup import get_row
 from backend.core.services.model_versions import emotion_prototype, require_active_model
 from backend.core.storage.models import ModelVersion, Track
-from backend.core.storage.vectors import EmbeddingQuery, LikeTrackQuery, PointQuery, UnknownPointError, VectorQuery
+from backend.core.storage.vectors import (
+    NO_STEERING,
+    EmbeddingQuery,
+    LikeTrackQuery,
+    PointQuery,
+    Steering,
+    UnknownPointError,
+    VectorQuery,
+)
 
 
 @dataclass(frozen=True)
@@ -34,7 +42,19 @@ def applied_filters(filters: TrackFilters) -> list[str]:
     return sorted(filters.model_dump(exclude_defaults=True))
 
 
-def explain(track: Track, query: QueryEmotion | None, filters: list[str]) -> dict[str, Any]:
+def steering_of(fields: QueryFilters) -> Steering:
+    """The vector store's steering for the validated steering fields."""
+    return Steering(
+        positive=tuple(fields.positive),
+        negative=tuple(fields.negative),
+        per_artist=fields.per_artist,
+        diversity=fields.diversity,
+    )
+
+
+def explain(
+    track: Track, query: QueryEmotion | None, filters: list[str], steering: list[str] | None = None
+) -> dict[str, Any]:
     """Why a track was chosen: the query's emotion and its probability, the track's emotion, their
     distance in the valence/arousal plane, and the filters it passed."""
     distance = None
@@ -46,6 +66,7 @@ def explain(track: Track, query: QueryEmotion | None, filters: list[str]) -> dic
         "track_emotion": track.emotion,
         "valence_arousal_distance": distance,
         "filters": filters,
+        "steering": steering or [],
     }
 
 
@@ -56,9 +77,11 @@ def find_tracks(
     filters: TrackFilters,
     limit: int,
     query_emotion: QueryEmotion | None = None,
+    steering: Steering = NO_STEERING,
+    steering_names: list[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Run the filtered vector query and describe each hit from its (ready) database row, best first."""
-    hits = ctx.vectors.search(collection, query, filters, limit)
+    """Run the filtered (and steered) vector query and describe each hit from its (ready) row, best first."""
+    hits = ctx.vectors.search(collection, query, filters, limit, steering)
     filter_names = applied_filters(filters)
     with ctx.db.session() as session:
         rows = {t.id: t for t in session.scalars(select(Track).where(Track.id.in_([h.track_id for h in hits])))}
@@ -77,7 +100,7 @@ def find_tracks(
                 "valence": track.valence,
                 "arousal": track.arousal,
                 "duration_seconds": track.duration_seconds,
-                "why": explain(track, query_emotion, filter_names),
+                "why": explain(track, query_emotion, filter_names, steering_names),
             }
         )
     return results
@@ -93,25 +116,57 @@ def search(ctx: ServiceContext, query: SearchQuery) -> list[dict[str, Any]]:
     """Answer ``POST /v1/search`` synchronously against the active model's collection."""
     model = active_model_version(ctx)
     vector_query: VectorQuery
+    require_ready_tracks(ctx, [*query.positive, *query.negative])
     if query.mode == "emotion":
         assert query.emotion is not None
         vector_query = EmbeddingQuery(emotion_prototype(model, query.emotion))
+        asked = next(label for label in model.labels if label.label == query.emotion)
+        query_emotion = QueryEmotion(query.emotion, None, asked.valence, asked.arousal)
     elif query.mode == "va":
         assert query.valence is not None and query.arousal is not None
         vector_query = PointQuery(query.valence, query.arousal)
+        query_emotion = QueryEmotion(None, None, query.valence, query.arousal)
     else:
         assert query.like_track is not None
         vector_query = LikeTrackQuery(query.like_track)
-        _require_ready_track(ctx, query.like_track)
+        like = require_ready_track(ctx, query.like_track)
+        query_emotion = QueryEmotion(like.emotion, None, like.valence, like.arousal)
     try:
-        return find_tracks(ctx, model.collection, vector_query, query.filters_only(), query.limit)
+        return find_tracks(
+            ctx,
+            model.collection,
+            vector_query,
+            query.filters_only(),
+            query.limit,
+            query_emotion,
+            steering_of(query),
+            query.steering_names(),
+        )
     except UnknownPointError as exc:
         raise InvalidInputError(str(exc), code="track_not_ready") from None
 
 
-def _require_ready_track(ctx: ServiceContext, track_id: uuid.UUID) -> None:
+def require_ready_track(ctx: ServiceContext, track_id: uuid.UUID) -> Track:
+    """The track, which must be ready (404 when unknown, 422 ``track_not_ready`` otherwise)."""
     track = get_row(ctx, Track, track_id, "track")
     if track.status != READY:
         raise InvalidInputError(
             f"track '{track_id}' is {track.status}, not ready: it has no embedding yet", code="track_not_ready"
         )
+    return track
+
+
+def require_ready_tracks(ctx: ServiceContext, track_ids: list[uuid.UUID]) -> None:
+    """Every one of the tracks must be ready (the first that is not is named)."""
+    if not track_ids:
+        return
+    with ctx.db.session() as session:
+        statuses = dict(session.execute(select(Track.id, Track.status).where(Track.id.in_(track_ids))).all())
+    for track_id in track_ids:
+        if track_id not in statuses:
+            raise InvalidInputError(f"no track with id '{track_id}'", code="unknown_track")
+        if statuses[track_id] != READY:
+            raise InvalidInputError(
+                f"track '{track_id}' is {statuses[track_id]}, not ready: it has no embedding yet",
+                code="track_not_ready",
+            )

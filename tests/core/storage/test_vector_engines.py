@@ -21,6 +21,7 @@ from backend.core.storage.vectors import (
     EmbeddingQuery,
     LikeTrackQuery,
     PointQuery,
+    Steering,
     TrackPoint,
     UnknownPointError,
     VectorStore,
@@ -156,7 +157,13 @@ def test_a_point_written_again_is_found_by_its_new_payload(store: VectorStore) -
     found = store.search(COLLECTION, PointQuery(0.9, 0.9), TrackFilters(emotions=["happy"], tags=["sun"]), 5)
     assert [h.track_id for h in found] == [first.track_id]
     assert found[0].score == pytest.approx(1.0)
-    assert found[0].payload == {"emotion": "happy", "valence": 0.9, "arousal": 0.9, "tags": ["sun"]}
+    assert found[0].payload == {
+        "emotion": "happy",
+        "valence": 0.9,
+        "arousal": 0.9,
+        "tags": ["sun"],
+        "artist_key": f"track:{first.track_id}",
+    }
     old_filter = TrackFilters(emotions=["sad"], tags=["rain"])
     assert first.track_id not in {h.track_id for h in store.search(COLLECTION, PointQuery(0.2, 0.2), old_filter, 50)}
 
@@ -205,3 +212,79 @@ def test_the_alias_follows_the_switch_over(store: VectorStore) -> None:
     assert store.aliases() == {"tracks__active": COLLECTION}
     store.set_alias("tracks__active", "tracks__v2")
     assert store.aliases() == {"tracks__active": "tracks__v2"}
+
+
+ARTISTS = ("Ada", "Bo", "Cy", None)
+STEERED_POINTS = [
+    TrackPoint(p.track_id, p.embedding, p.emotion, p.valence, p.arousal, p.tags, ARTISTS[i % len(ARTISTS)])
+    for i, p in enumerate(random_points(200, seed=11))
+]
+STEERINGS = {
+    "more like these": Steering(positive=tuple(p.track_id for p in STEERED_POINTS[:2])),
+    "less like those": Steering(negative=tuple(p.track_id for p in STEERED_POINTS[2:4])),
+    "both": Steering(positive=(STEERED_POINTS[4].track_id,), negative=(STEERED_POINTS[5].track_id,)),
+    "per artist": Steering(per_artist=2),
+    "steered, per artist": Steering(positive=(STEERED_POINTS[6].track_id,), per_artist=1),
+}
+STEERED_QUERIES = {
+    "embedding": EmbeddingQuery([random.Random(5).gauss(0, 1) for _ in range(EMBEDDING_SIZE)]),
+    "valence/arousal point": PointQuery(0.6, 0.4),
+    "like a track": LikeTrackQuery(STEERED_POINTS[60].track_id),
+}
+
+
+@pytest.fixture(scope="module")
+def steered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, VectorStore]]:
+    folder = tmp_path_factory.mktemp("steered")
+    stores = {engine: make_store(engine, folder) for engine in ENGINES}
+    for store in stores.values():
+        store.ensure_collection(COLLECTION)
+        store.upsert(COLLECTION, STEERED_POINTS)
+    yield stores
+    for store in stores.values():
+        store.close()
+
+
+@pytest.mark.parametrize("query_name", STEERED_QUERIES)
+@pytest.mark.parametrize("steering_name", STEERINGS)
+def test_steering_gives_the_same_ranking_on_both_engines(
+    steered: dict[str, VectorStore], query_name: str, steering_name: str
+) -> None:
+    steering = STEERINGS[steering_name]
+    filters = TrackFilters(valence_min=0.1)
+    answers = {
+        engine: store.search(COLLECTION, STEERED_QUERIES[query_name], filters, 12, steering)
+        for engine, store in steered.items()
+    }
+    edge, reference = answers["qdrant-edge"], answers["qdrant-client"]
+    assert [h.track_id for h in edge] == [h.track_id for h in reference]
+    assert len(edge) == 12
+    named = {*steering.positive, *steering.negative}
+    assert not named & {h.track_id for h in edge}
+    if steering.per_artist is not None:
+        artists = [h.payload["artist_key"] for h in edge]
+        assert max(artists.count(a) for a in set(artists)) <= steering.per_artist
+
+
+def test_diversity_spreads_the_results_on_both_engines(steered: dict[str, VectorStore]) -> None:
+    import numpy as np
+
+    vectors = {p.track_id: np.asarray(p.embedding) / np.linalg.norm(p.embedding) for p in STEERED_POINTS}
+    query = STEERED_QUERIES["embedding"]
+    for engine, store in steered.items():
+        plain = store.search(COLLECTION, query, TrackFilters(), 8)
+        varied = store.search(COLLECTION, query, TrackFilters(), 8, Steering(diversity=0.8))
+
+        def spread(hits: list) -> float:
+            chosen = np.stack([vectors[h.track_id] for h in hits])
+            return float((chosen @ chosen.T)[np.triu_indices(len(hits), 1)].mean())
+
+        assert len(varied) == 8, engine
+        assert varied[0].track_id == plain[0].track_id, engine
+        assert spread(varied) < spread(plain), engine
+
+
+def test_steering_by_a_track_without_a_vector_is_refused(store: VectorStore) -> None:
+    store.upsert(COLLECTION, POINTS[:5])
+    with pytest.raises(UnknownPointError):
+        store.search(COLLECTION, PointQuery(0.5, 0.5), TrackFilters(), 3, Steering(positive=(uuid.uuid4(),)))

@@ -268,6 +268,106 @@ function drawPlot(query, results) {
   plot.replaceChildren(...parts);
 }
 
+// ---- Timeline: a long recording, its scenes as a strip coloured by emotion, tracks per scene ----
+
+const TIMELINE_POLL_LIMIT_MS = 3 * 3600 * 1000;
+
+function clock(seconds) {
+  const whole = Math.round(seconds);
+  const [h, m, s] = [Math.floor(whole / 3600), Math.floor((whole % 3600) / 60), whole % 60];
+  const pad = (n) => String(n).padStart(2, "0");
+  return h ? `${h}:${pad(m)}:${pad(s)}` : `${m}:${pad(s)}`;
+}
+
+function setTimelineStatus(text, isError = false) {
+  const status = $("#timeline-status");
+  status.textContent = text;
+  status.classList.toggle("error", isError);
+}
+
+async function makeTimeline() {
+  const file = $("#timeline-file").files[0];
+  if (!file) return;
+  const progress = $("#timeline-progress");
+  try {
+    const form = new FormData();
+    form.append("file", file, file.name);
+    form.append("tracks_per_scene", $("#timeline-tracks").value || "3");
+    if ($("#timeline-cover").checked) form.append("cover_scene", "true");
+    setTimelineStatus("Uploading\u2026");
+    let timeline = await api("/v1/timelines", { method: "POST", body: form });
+    progress.hidden = false;
+    const started = Date.now();
+    while (timeline.status === "queued" || timeline.status === "processing") {
+      if (Date.now() - started > TIMELINE_POLL_LIMIT_MS) throw new Error("no timeline within 3 hours; is a worker running?");
+      progress.value = timeline.progress;
+      setTimelineStatus(`Listening\u2026 ${timeline.progress.toFixed(0)}% of ${clock(timeline.duration_seconds)}`);
+      timeline = await api(`/v1/timelines/${timeline.id}?wait=2`);
+    }
+    if (timeline.status === "failed") throw new Error(`the timeline failed: ${timeline.error}`);
+    progress.value = 100;
+    showTimeline(timeline);
+    setTimelineStatus(`Done: ${timeline.scenes.length} scenes in ${clock(timeline.duration_seconds)}.`);
+  } catch (error) {
+    setTimelineStatus(error.message, true);
+  } finally {
+    $("#timeline-file").value = "";
+  }
+}
+
+function showTimeline(timeline) {
+  const total = Math.max(timeline.duration_seconds, 1e-6);
+  $("#timeline-summary").textContent =
+    `${timeline.segments.length} speech segments, ${timeline.scenes.length} scenes in ${clock(timeline.duration_seconds)}.`;
+  const strip = $("#timeline-strip");
+  strip.replaceChildren(...timeline.scenes.map((scene, index) => {
+    const block = document.createElement("a");
+    block.className = "scene-block";
+    block.href = `#scene-${index + 1}`;
+    block.dataset.emotion = scene.emotion;
+    block.style.left = `${(100 * scene.start) / total}%`;
+    block.style.width = `${Math.max(0.3, (100 * (scene.end - scene.start)) / total)}%`;
+    block.style.background = EMOTION_COLOURS[scene.emotion] || "#64748b";
+    block.title = `${clock(scene.start)}\u2013${clock(scene.end)} ${scene.emotion}`;
+    return block;
+  }));
+  const axis = $("#timeline-axis");
+  axis.replaceChildren(...[0, 0.25, 0.5, 0.75, 1].map((fraction) => {
+    const tick = document.createElement("span");
+    tick.style.left = `${100 * fraction}%`;
+    tick.textContent = clock(fraction * total);
+    return tick;
+  }));
+  $("#timeline-scenes").replaceChildren(...timeline.scenes.map((scene, index) => {
+    const item = document.createElement("li");
+    item.className = "scene-row";
+    item.id = `scene-${index + 1}`;
+    item.dataset.emotion = scene.emotion;
+    const head = document.createElement("div");
+    head.className = "meta";
+    const when = document.createElement("span");
+    when.className = "title";
+    when.textContent = `${clock(scene.start)}\u2013${clock(scene.end)}`;
+    head.append(when, emotionBadge(scene.emotion),
+      ` valence ${scene.valence.toFixed(2)}, arousal ${scene.arousal.toFixed(2)}`);
+    const tracks = document.createElement("ul");
+    tracks.className = "scene-tracks";
+    tracks.replaceChildren(...scene.tracks.map((track) => {
+      const row = document.createElement("li");
+      row.className = "scene-track";
+      row.dataset.trackId = track.track_id;
+      const name = document.createElement("span");
+      name.className = "title";
+      name.textContent = track.title || track.track_id;
+      row.append(name, " ", track.artist || "", " ", emotionBadge(track.emotion), audioPlayer(track.audio_url));
+      return row;
+    }));
+    if (!scene.tracks.length) tracks.textContent = "No track matches.";
+    item.append(head, tracks);
+    return item;
+  }));
+}
+
 // ---- Catalogue --------------------------------------------------------------------------------
 
 function catalogueChips() {
@@ -342,6 +442,7 @@ async function start() {
   document.querySelectorAll(".tab").forEach((tab) => tab.addEventListener("click", () => showView(tab.dataset.view)));
   $("#record").addEventListener("click", toggleRecording);
   $("#file").addEventListener("change", uploadChosenFile);
+  $("#timeline-file").addEventListener("change", makeTimeline);
   $("#catalogue-status").addEventListener("change", () => loadCatalogue(true));
   $("#catalogue-more").addEventListener("click", () => loadCatalogue(false));
   if (!window.MediaRecorder) $("#record").disabled = true;

@@ -9,6 +9,7 @@ open (:mod:`.upgrade`). Only this package imports ``qdrant_client`` and ``qdrant
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
@@ -23,11 +24,14 @@ from backend.core.storage.vectors.points import (
     COLLECTION_PREFIX,
     EMBEDDING_SIZE,
     EMOTION_VECTOR,
+    NO_STEERING,
     VA_VECTOR,
     EmbeddingQuery,
+    HasId,
     Hit,
     LikeTrackQuery,
     PointQuery,
+    Steering,
     TrackPoint,
     UnknownPointError,
     VectorQuery,
@@ -42,12 +46,14 @@ __all__ = [
     "COLLECTION_PREFIX",
     "EMBEDDING_SIZE",
     "EMOTION_VECTOR",
+    "NO_STEERING",
     "TRANSIENT_ERRORS",
     "VA_VECTOR",
     "EmbeddingQuery",
     "Hit",
     "LikeTrackQuery",
     "PointQuery",
+    "Steering",
     "TrackPoint",
     "UnknownPointError",
     "VectorQuery",
@@ -171,6 +177,19 @@ class VectorStore:
         if isinstance(self.engine, EmbeddedEngine):
             self.engine.optimize(collection)
 
-    def search(self, collection: str, query: VectorQuery, filters: TrackFilters, limit: int) -> list[Hit]:
-        """Return up to ``limit`` hits passing ``filters``, best first (higher score is better)."""
-        return self.engine.search(collection, query, filter_conditions(filters), limit)
+    def search(
+        self, collection: str, query: VectorQuery, filters: TrackFilters, limit: int, steering: Steering = NO_STEERING
+    ) -> list[Hit]:
+        """Return up to ``limit`` hits passing ``filters``, best first (higher score is better).
+
+        ``steering`` moves the target toward its positive tracks and away from its negative ones,
+        caps the tracks per artist and re-ranks for diversity (see :class:`Steering`); the tracks
+        it names are left out of the results.
+        """
+        conditions = filter_conditions(filters)
+        named = (*steering.positive, *steering.negative)
+        if named:
+            conditions = dataclasses.replace(conditions, must_not=(*conditions.must_not, HasId(tuple(named))))
+        if steering == NO_STEERING:
+            return self.engine.search(collection, query, conditions, limit)
+        return self.engine.search(collection, query, conditions, limit, steering)

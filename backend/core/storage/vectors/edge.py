@@ -25,6 +25,7 @@ from backend.core.storage.vectors.points import (
     EMOTION_VECTOR,
     FLOAT_FIELDS,
     KEYWORD_FIELDS,
+    NO_STEERING,
     VA_VECTOR,
     Conditions,
     HasId,
@@ -33,9 +34,13 @@ from backend.core.storage.vectors.points import (
     LikeTrackQuery,
     MatchAny,
     PointQuery,
+    Steering,
     TrackPoint,
     UnknownPointError,
     VectorQuery,
+    average_vector,
+    capped_per_group,
+    mmr_candidates,
     score_of,
 )
 
@@ -230,25 +235,64 @@ class EdgeEngine:
         opened = self._open(collection)
         return 0 if opened is None else opened.shard.count(qe.CountRequest(exact=True))
 
-    def search(self, collection: str, query: VectorQuery, conditions: Conditions, limit: int) -> list[Hit]:
+    def search(
+        self,
+        collection: str,
+        query: VectorQuery,
+        conditions: Conditions,
+        limit: int,
+        steering: Steering = NO_STEERING,
+    ) -> list[Hit]:
+        """Nearest query; steering as Qdrant does it: the average-vector target (what the server's
+        recommend query computes), MMR for diversity (qdrant-edge's own), and per-artist caps over a
+        growing candidate list (qdrant-edge has no grouping)."""
         opened = self._open(collection)
         if opened is None:
             return []
+        using = VA_VECTOR if isinstance(query, PointQuery) else EMOTION_VECTOR
+        named = [*steering.positive, *steering.negative]
         exclude = None
         if isinstance(query, LikeTrackQuery):
-            found = opened.shard.retrieve([str(query.track_id)], with_payload=False, with_vector=[EMOTION_VECTOR])
-            if not found:
-                raise UnknownPointError(f"track {query.track_id} has no vector yet")
-            nearest = qe.Query.Nearest(list(found[0].vector[EMOTION_VECTOR]), using=EMOTION_VECTOR)  # type: ignore[index]
+            named.append(query.track_id)
             exclude = query.track_id
+        vectors = {}
+        if named:
+            records = opened.shard.retrieve([str(t) for t in named], with_payload=False, with_vector=[using])
+            vectors = {str(r.id): list(r.vector[using]) for r in records}  # type: ignore[index]
+            missing = [t for t in named if str(t) not in vectors]
+            if missing:
+                raise UnknownPointError(f"track {missing[0]} has no vector yet")
+        if isinstance(query, LikeTrackQuery):
+            base = vectors[str(query.track_id)]
         elif isinstance(query, PointQuery):
-            nearest = qe.Query.Nearest([float(query.valence), float(query.arousal)], using=VA_VECTOR)
+            base = [float(query.valence), float(query.arousal)]
         else:
-            nearest = qe.Query.Nearest(list(map(float, query.embedding)), using=EMOTION_VECTOR)
-        request = qe.QueryRequest(
-            limit=limit, query=nearest, filter=edge_filter(conditions, exclude), with_payload=True, with_vector=False
-        )
-        return [
-            Hit(track_id=uuid.UUID(str(p.id)), score=float(score_of(query, p.score)), payload=dict(p.payload or {}))
-            for p in opened.shard.query(request)
-        ]
+            base = list(map(float, query.embedding))
+        if steering.steers:
+            base = average_vector(
+                [base, *(vectors[str(t)] for t in steering.positive)], [vectors[str(t)] for t in steering.negative]
+            )
+        if steering.diversity is not None:
+            scoring: Any = qe.Mmr(base, 1.0 - steering.diversity, mmr_candidates(limit), using=using)
+        else:
+            scoring = qe.Query.Nearest(base, using=using)
+        point_filter = edge_filter(conditions, exclude)
+
+        def fetch(count: int) -> list[Hit]:
+            request = qe.QueryRequest(
+                limit=count, query=scoring, filter=point_filter, with_payload=True, with_vector=False
+            )
+            return [
+                Hit(uuid.UUID(str(p.id)), float(score_of(query, p.score)), dict(p.payload or {}))
+                for p in opened.shard.query(request)
+            ]
+
+        if steering.per_artist is None:
+            return fetch(limit)
+        count = limit * steering.per_artist
+        while True:  # more candidates until the capped list is full or the candidates run out
+            hits = fetch(count)
+            kept = capped_per_group(hits, steering.per_artist, limit)
+            if len(kept) == limit or len(hits) < count:
+                return kept
+            count *= 4

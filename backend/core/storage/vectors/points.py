@@ -21,8 +21,9 @@ EMOTION_VECTOR = "emotion"
 VA_VECTOR = "va"
 EMBEDDING_SIZE = 64
 COLLECTION_PREFIX = "tracks__"
-# Payload fields that filters use: keyword fields match values, float fields take ranges.
-KEYWORD_FIELDS = ("emotion", "tags")
+# Payload fields that filters use: keyword fields match values, float fields take ranges; artist_key
+# is what "at most N tracks per artist" groups by.
+KEYWORD_FIELDS = ("emotion", "tags", "artist_key")
 FLOAT_FIELDS = ("valence", "arousal")
 
 
@@ -41,16 +42,36 @@ class TrackPoint:
     valence: float
     arousal: float
     tags: Sequence[str] = ()
+    artist: str | None = None
 
     @classmethod
-    def from_analysis(cls, track_id: uuid.UUID, analysis: ClipAnalysis, tags: Sequence[str]) -> TrackPoint:
-        return cls(track_id, analysis.vector, analysis.label, analysis.valence, analysis.arousal, tuple(tags))
+    def from_analysis(
+        cls, track_id: uuid.UUID, analysis: ClipAnalysis, tags: Sequence[str], artist: str | None = None
+    ) -> TrackPoint:
+        return cls(track_id, analysis.vector, analysis.label, analysis.valence, analysis.arousal, tuple(tags), artist)
+
+    @property
+    def artist_key(self) -> str:
+        """What "at most N tracks per artist" groups by: the artist's name case-folded; a track with no
+        artist is a group of its own."""
+        return artist_key(self.artist, self.track_id)
 
     def vectors(self) -> dict[str, list[float]]:
         return {EMOTION_VECTOR: list(map(float, self.embedding)), VA_VECTOR: [float(self.valence), float(self.arousal)]}
 
     def payload(self) -> dict[str, Any]:
-        return {"emotion": self.emotion, "valence": self.valence, "arousal": self.arousal, "tags": list(self.tags)}
+        return {
+            "emotion": self.emotion,
+            "valence": self.valence,
+            "arousal": self.arousal,
+            "tags": list(self.tags),
+            "artist_key": self.artist_key,
+        }
+
+
+def artist_key(artist: str | None, track_id: uuid.UUID) -> str:
+    name = " ".join((artist or "").split()).casefold()
+    return f"artist:{name}" if name else f"track:{track_id}"
 
 
 @dataclass(frozen=True)
@@ -85,6 +106,56 @@ class LikeTrackQuery:
 
 
 VectorQuery = EmbeddingQuery | PointQuery | LikeTrackQuery
+
+
+@dataclass(frozen=True)
+class Steering:
+    """How a query is steered beyond its target: "more like these, less like those" (positive and
+    negative tracks), at most ``per_artist`` tracks per artist, and a diversity re-rank (maximal
+    marginal relevance). The tracks named are never among the results."""
+
+    positive: Sequence[uuid.UUID] = ()
+    negative: Sequence[uuid.UUID] = ()
+    per_artist: int | None = None
+    diversity: float | None = None  # 0: by relevance only, 1: as varied as possible
+
+    @property
+    def steers(self) -> bool:
+        return bool(self.positive or self.negative)
+
+
+NO_STEERING = Steering()
+# Candidates the diversity re-rank chooses from, per result asked for (at least MIN_MMR_CANDIDATES).
+MMR_CANDIDATES_PER_RESULT = 5
+MIN_MMR_CANDIDATES = 100
+
+
+def mmr_candidates(limit: int) -> int:
+    return max(MIN_MMR_CANDIDATES, MMR_CANDIDATES_PER_RESULT * limit)
+
+
+def average_vector(positive: Sequence[Sequence[float]], negative: Sequence[Sequence[float]]) -> list[float]:
+    """The target of "more like ``positive``, less like ``negative``", as Qdrant's average-vector
+    recommend strategy makes it: mean(positive) + (mean(positive) - mean(negative))."""
+    mean = [sum(column) / len(positive) for column in zip(*positive, strict=True)]
+    if not negative:
+        return mean
+    away = [sum(column) / len(negative) for column in zip(*negative, strict=True)]
+    return [2 * m - a for m, a in zip(mean, away, strict=True)]
+
+
+def capped_per_group(hits: Sequence[Hit], per_group: int, limit: int) -> list[Hit]:
+    """The best hits, at most ``per_group`` of each artist (hits best first)."""
+    counts: dict[str, int] = {}
+    kept = []
+    for hit in hits:
+        group = str(hit.payload.get("artist_key") or f"track:{hit.track_id}")
+        if counts.get(group, 0) < per_group:
+            counts[group] = counts.get(group, 0) + 1
+            kept.append(hit)
+            if len(kept) == limit:
+                break
+    return kept
 
 
 class UnknownPointError(LookupError):

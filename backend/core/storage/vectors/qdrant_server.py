@@ -24,6 +24,7 @@ from backend.core.storage.vectors.points import (
     EMOTION_VECTOR,
     FLOAT_FIELDS,
     KEYWORD_FIELDS,
+    NO_STEERING,
     VA_VECTOR,
     Conditions,
     HasId,
@@ -32,9 +33,12 @@ from backend.core.storage.vectors.points import (
     LikeTrackQuery,
     MatchAny,
     PointQuery,
+    Steering,
     TrackPoint,
     UnknownPointError,
     VectorQuery,
+    average_vector,
+    mmr_candidates,
     score_of,
 )
 
@@ -201,29 +205,72 @@ class QdrantClientEngine:
             return 0
         return self.client.count(collection, exact=True).count
 
-    def search(self, collection: str, query: VectorQuery, conditions: Conditions, limit: int) -> list[Hit]:
+    def search(
+        self,
+        collection: str,
+        query: VectorQuery,
+        conditions: Conditions,
+        limit: int,
+        steering: Steering = NO_STEERING,
+    ) -> list[Hit]:
+        """Nearest query, or Qdrant's recommend query (positive/negative), its grouping (per artist) and
+        its MMR re-rank (diversity)."""
         client = self.client
         if not client.collection_exists(collection):
             return []
+        named = [*steering.positive, *steering.negative]
         if isinstance(query, LikeTrackQuery):
-            if not client.retrieve(collection, ids=[str(query.track_id)]):
-                raise UnknownPointError(f"track {query.track_id} has no vector yet")
+            named.append(query.track_id)
             target: Any = str(query.track_id)  # qdrant-client looks the vector up and leaves the point out
             using = EMOTION_VECTOR
         elif isinstance(query, PointQuery):
             target, using = [query.valence, query.arousal], VA_VECTOR
         else:
             target, using = list(map(float, query.embedding)), EMOTION_VECTOR
-        response = client.query_points(
-            collection,
-            query=target,
-            using=using,
-            query_filter=client_filter(conditions),
-            limit=limit,
-            with_payload=True,
-            search_params=RESCORED if self.server and using == EMOTION_VECTOR else None,
-        )
+        if named:
+            found = {str(r.id) for r in client.retrieve(collection, ids=[str(t) for t in named])}
+            missing = [t for t in named if str(t) not in found]
+            if missing:
+                raise UnknownPointError(f"track {missing[0]} has no vector yet")
+        if steering.diversity is not None:
+            target = qm.NearestQuery(
+                nearest=self._steered_vector(collection, target, steering, using),
+                mmr=qm.Mmr(diversity=steering.diversity, candidates_limit=mmr_candidates(limit)),
+            )
+        elif steering.steers:
+            target = qm.RecommendQuery(
+                recommend=qm.RecommendInput(
+                    positive=[target, *map(str, steering.positive)],
+                    negative=[str(t) for t in steering.negative] or None,
+                    strategy=qm.RecommendStrategy.AVERAGE_VECTOR,
+                )
+            )
+        options: dict[str, Any] = {
+            "query": target,
+            "using": using,
+            "query_filter": client_filter(conditions),
+            "with_payload": True,
+            "search_params": RESCORED if self.server and using == EMOTION_VECTOR else None,
+        }
+        if steering.per_artist is not None:
+            groups = client.query_points_groups(
+                collection, group_by="artist_key", group_size=steering.per_artist, limit=limit, **options
+            )
+            points = sorted((p for g in groups.groups for p in g.hits), key=lambda p: -score_of(query, p.score))
+        else:
+            points = client.query_points(collection, limit=limit, **options).points
         return [
             Hit(track_id=uuid.UUID(str(p.id)), score=float(score_of(query, p.score)), payload=dict(p.payload or {}))
-            for p in response.points
+            for p in points[:limit]
         ]
+
+    def _steered_vector(self, collection: str, target: Any, steering: Steering, using: str) -> list[float]:
+        """The one vector MMR starts from: the target itself, or steered the average-vector way."""
+        ids = [*steering.positive, *steering.negative]
+        if isinstance(target, str):
+            ids.append(uuid.UUID(target))
+        records = self.client.retrieve(collection, ids=[str(t) for t in ids], with_vectors=[using]) if ids else []
+        vectors = {str(r.id): list(r.vector[using]) for r in records}  # type: ignore[index]
+        base = vectors[target] if isinstance(target, str) else target
+        positive = [base, *(vectors[str(t)] for t in steering.positive)]
+        return average_vector(positive, [vectors[str(t)] for t in steering.negative])
