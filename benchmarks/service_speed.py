@@ -112,6 +112,7 @@ def fill_catalogue(context: ServiceContext, target: int, rng: random.Random) -> 
         have += size
         print(f"catalogue: {have:,} / {target:,}", file=sys.stderr, end="\r")
     print(file=sys.stderr)
+    context.vectors.optimize(model.collection)  # what the owner's optimizer would do after these writes
 
 
 def ingest_over_http(url: str, files: list[bytes], seconds: float) -> dict:
