@@ -30,7 +30,7 @@ class WorkerContext:
         self.settings = settings
         self._model: EmotionModel | None = None
         self._model_lock = threading.Lock()
-        self._vad: VoiceActivityDetector | None = None
+        self._vads: dict[int, VoiceActivityDetector] = {}
 
     @cached_property
     def services(self) -> ServiceContext:
@@ -66,17 +66,18 @@ class WorkerContext:
                 self._model = model
             return self._model, active
 
-    def vad(self) -> VoiceActivityDetector:
-        """The voice activity detector, loaded on first use (its weights are inside its package)."""
+    def vad(self, slot: int = 0) -> VoiceActivityDetector:
+        """A voice activity detector, loaded on first use (its weights are inside its package); one per
+        ``slot``, since a detector keeps its state between windows and threads must not share one."""
         with self._model_lock:
-            if self._vad is None:
+            if slot not in self._vads:
                 import torch
 
                 from ml.embedding.vad import VoiceActivityDetector  # torch: only inside workers
 
-                self._vad = VoiceActivityDetector()
+                self._vads[slot] = VoiceActivityDetector()
                 torch.set_num_threads(self.settings.torch_threads)  # importing silero_vad sets it to 1
-            return self._vad
+            return self._vads[slot]
 
     def close(self) -> None:
         if "services" in self.__dict__:

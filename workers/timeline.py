@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -48,9 +49,29 @@ def chunk_range(timeline: Timeline, chunk: int) -> tuple[float, float | None]:
 
 
 def analyse_chunk(worker: WorkerContext, timeline: Timeline, chunk: int) -> list[Segment]:
-    """Decode one chunk, find its speech and embed each segment (times from the start of the file)."""
-    model, _active = worker.model()
+    """Decode one chunk, find its speech and embed each segment (times from the start of the file).
+
+    The chunk is cut into ``TIMELINE_THREADS`` consecutive parts analysed side by side (decoding,
+    the detector and torch all release the GIL), each with a voice activity detector of its own.
+    """
     start, end = chunk_range(timeline, chunk)
+    parts = max(1, worker.settings.timeline_threads)
+    stop = end if end is not None else max(start + 1.0, timeline.duration_seconds)
+    step = (stop - start) / parts
+    ranges = [(start + i * step, start + (i + 1) * step) for i in range(parts)]
+    ranges[-1] = (ranges[-1][0], end)  # the last part of the last chunk reads to the end of the file
+    if parts == 1:
+        return analyse_range(worker, timeline, *ranges[0], slot=0)
+    with ThreadPoolExecutor(parts, thread_name_prefix="timeline") as pool:
+        found = pool.map(lambda part: analyse_range(worker, timeline, *ranges[part], slot=part), range(parts))
+        return [segment for segments in found for segment in segments]
+
+
+def analyse_range(
+    worker: WorkerContext, timeline: Timeline, start: float, end: float | None, slot: int
+) -> list[Segment]:
+    """Decode ``start``..``end`` seconds of the recording, find its speech and embed each segment."""
+    model, _active = worker.model()
     path = worker.services.media.path(timeline_service.MEDIA_KIND, timeline.speech_sha256)
     blocks = list(
         stream_audio(
@@ -66,7 +87,7 @@ def analyse_chunk(worker: WorkerContext, timeline: Timeline, chunk: int) -> list
     samples = np.concatenate(blocks)
     del blocks
     options = TimelineOptions.model_validate(timeline.options)
-    regions = worker.vad().speech_regions(samples)
+    regions = worker.vad(slot).speech_regions(samples)
     segments = []
     for begin, finish in split_speech(regions, options.segment_seconds):
         piece = samples[round(begin * VAD_RATE) : round(finish * VAD_RATE)]

@@ -133,6 +133,8 @@ class Settings(BaseSettings):
     # A timeline is processed in chunks of this many seconds of audio, one task each, so a query
     # waiting behind it on the same worker waits for one chunk at most.
     timeline_chunk_seconds: Annotated[float, Field(ge=10.0)] = 300.0
+    # Threads that analyse one chunk side by side (each on a part of it, one torch thread each).
+    timeline_threads: Annotated[int, Field(ge=1, le=16)] = 2
     # Task attempts before an item that keeps failing (or killing its worker) is marked failed.
     max_task_attempts: Positive = 3
     # Seconds after which queued/processing work counts as stale for `s2m requeue`.
