@@ -38,6 +38,7 @@ import soundfile as sf
 
 from backend.core.config import Settings
 from backend.core.domain.emotions import MUSIC_LABELS
+from backend.core.services import keys as key_service
 from backend.core.services.context import ServiceContext
 from backend.core.services.model_versions import active_model
 from backend.core.storage.models import Track
@@ -47,6 +48,7 @@ from s2m.local_stack import LocalStack
 RATE = 44100
 FILL_BATCH = 5000
 UPLOADERS = 8
+UNLIMITED = "1000000000/minute"
 
 
 def music_file(seed: int, seconds: float) -> bytes:
@@ -75,7 +77,7 @@ def speech_file(seed: int, seconds: float = 10.0) -> bytes:
     return buffer.getvalue()
 
 
-def fill_catalogue(context: ServiceContext, target: int, rng: random.Random) -> None:
+def fill_catalogue(context: ServiceContext, catalogue_id: uuid.UUID, target: int, rng: random.Random) -> None:
     """Add ready tracks (rows and vectors) until the catalogue holds ``target``."""
     with context.db.session() as session:
         model = active_model(session)
@@ -91,6 +93,7 @@ def fill_catalogue(context: ServiceContext, target: int, rng: random.Random) -> 
             rows.append(
                 Track(
                     id=track_id,
+                    catalogue_id=catalogue_id,
                     title=f"filler {have + len(rows)}",
                     content_sha256=uuid.UUID(int=rng.getrandbits(128)).hex * 2,
                     media_format="wav",
@@ -104,7 +107,7 @@ def fill_catalogue(context: ServiceContext, target: int, rng: random.Random) -> 
                 )
             )
             vector = [rng.gauss(0, 1) for _ in range(EMBEDDING_SIZE)]
-            points.append(TrackPoint(track_id, vector, emotion, valence, arousal, ()))
+            points.append(TrackPoint(track_id, catalogue_id, vector, emotion, valence, arousal, ()))
         with context.db.session() as session:
             session.add_all(rows)
             session.commit()
@@ -115,13 +118,13 @@ def fill_catalogue(context: ServiceContext, target: int, rng: random.Random) -> 
     context.vectors.optimize(model.collection)  # what the owner's optimizer would do after these writes
 
 
-def ingest_over_http(url: str, files: list[bytes], seconds: float) -> dict:
+def ingest_over_http(url: str, key: str, files: list[bytes], seconds: float) -> dict:
     """Upload ``files`` in parallel and wait until every one is ready; audio seconds per wall second."""
-    http = requests.Session()
+    http = keyed_session(key)
     started = time.perf_counter()
 
     def upload(data: bytes) -> str:
-        response = requests.post(url + "/v1/tracks", files={"file": ("track.wav", data)}, timeout=120)
+        response = http.post(url + "/v1/tracks", files={"file": ("track.wav", data)}, timeout=120)
         response.raise_for_status()
         return response.json()["id"]
 
@@ -186,6 +189,10 @@ def main() -> None:
             qdrant_url="",
             qdrant_path="",
             media_dir="",
+            # The benchmark measures the service, not the limits (which it would meet at once).
+            default_key_rate_limit=UNLIMITED,
+            upload_rate_limit=UNLIMITED,
+            query_rate_limit=UNLIMITED,
             **overrides,
         )
         with LocalStack(settings) as stack:
@@ -194,13 +201,16 @@ def main() -> None:
             # The workers register the model as they start; wait for it.
             while stack_model(context) is None:
                 stack.sleep(0.2)
-            fill_catalogue(context, args.baseline_points, rng)
-            small = ingest_over_http(stack.url, [music_file(n, args.seconds) for n in range(args.tracks)], args.seconds)
-            fill_catalogue(context, args.points, rng)
+            catalogue = key_service.ensure_catalogue(context.db, "bench")
+            key = key_service.create_key(context.db, catalogue.id, ["read", "query", "ingest"], None, "bench").key
+            fill_catalogue(context, catalogue.id, args.baseline_points, rng)
+            first = [music_file(n, args.seconds) for n in range(args.tracks)]
+            small = ingest_over_http(stack.url, key, first, args.seconds)
+            fill_catalogue(context, catalogue.id, args.points, rng)
             files = [music_file(1000 + n, args.seconds) for n in range(args.tracks)]
-            large = ingest_over_http(stack.url, files, args.seconds)
+            large = ingest_over_http(stack.url, key, files, args.seconds)
 
-            http = requests.Session()
+            http = keyed_session(key)
             body = {"emotion": "sad", "valence_min": 0.1, "valence_max": 0.6, "limit": 10}
             http.post(stack.url + "/v1/search", json=body, timeout=30).raise_for_status()
             search = latency(
@@ -235,6 +245,12 @@ def main() -> None:
         },
     }
     print(json.dumps(report, indent=None if args.json else 2))
+
+
+def keyed_session(key: str) -> requests.Session:
+    http = requests.Session()
+    http.headers["Authorization"] = f"Bearer {key}"
+    return http
 
 
 def stack_model(context: ServiceContext):

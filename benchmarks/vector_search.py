@@ -29,6 +29,7 @@ COLLECTION = "tracks__bench"
 EMOTIONS = ("sad", "calm", "happy", "angry", "tender", "scary", "funny", "exciting")
 TAGS = tuple(f"tag{i}" for i in range(20))
 BATCH = 1000
+CATALOGUE = uuid.UUID(int=1)  # one catalogue: every query filters by it, as the service's do
 FILTERS = TrackFilters(emotions=["sad", "calm"], valence_min=0.2, valence_max=0.7)
 
 
@@ -36,6 +37,7 @@ def synthetic_points(count: int, rng: random.Random) -> list[TrackPoint]:
     return [
         TrackPoint(
             uuid.UUID(int=rng.getrandbits(128)),
+            CATALOGUE,
             [rng.gauss(0, 1) for _ in range(EMBEDDING_SIZE)],
             rng.choice(EMOTIONS),
             rng.random(),
@@ -74,7 +76,7 @@ def measure(engine: str, points: int, queries: int, folder: Path, progress: bool
     for _ in range(queries):
         query = EmbeddingQuery([rng.gauss(0, 1) for _ in range(EMBEDDING_SIZE)])
         began = time.perf_counter()
-        hits = store.search(COLLECTION, query, FILTERS, 10)
+        hits = store.search(COLLECTION, query, FILTERS, 10, catalogue_id=CATALOGUE)
         timings.append((time.perf_counter() - began) * 1000)
         assert all(h.payload["emotion"] in ("sad", "calm") and 0.2 <= h.payload["valence"] <= 0.7 for h in hits)
     upserts = []
@@ -86,7 +88,7 @@ def measure(engine: str, points: int, queries: int, folder: Path, progress: bool
 
     began = time.perf_counter()
     reopened = open_store(engine, folder)
-    reopened.search(COLLECTION, EmbeddingQuery([1.0] * EMBEDDING_SIZE), FILTERS, 10)
+    reopened.search(COLLECTION, EmbeddingQuery([1.0] * EMBEDDING_SIZE), FILTERS, 10, catalogue_id=CATALOGUE)
     open_ms = (time.perf_counter() - began) * 1000
     reopened.close()
     if progress:

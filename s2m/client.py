@@ -37,11 +37,12 @@ class ApiError(RuntimeError):
 class ApiClient:
     """Talk to one API base URL; safe to share between threads (one HTTP session per thread)."""
 
-    def __init__(self, base_url: str, timeout: float = 60.0):
+    def __init__(self, base_url: str, timeout: float = 60.0, api_key: str | None = None):
         if not base_url.startswith(("http://", "https://")):
             raise ApiError(f"API URL must start with http:// or https://, got {base_url!r}")
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self.api_key = api_key
         self._local = threading.local()
 
     def _session(self) -> requests.Session:
@@ -51,6 +52,8 @@ class ApiClient:
             adapter = HTTPAdapter(max_retries=_RETRY)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
+            if self.api_key:
+                session.headers["Authorization"] = f"Bearer {self.api_key}"
             self._local.session = session
         return session
 

@@ -25,6 +25,7 @@ from backend.core.config import Settings
 from backend.core.services.context import ServiceContext
 from backend.core.storage.db import Database, upgrade_database
 from tests.support.files import write_music
+from tests.support.keys import GENEROUS_LIMITS, bearer, issue_key
 from tests.support.stack import ApiServer, Stack, WorkerProcess
 from tests.support.synth import SPEECH_STYLES, speech_wav
 
@@ -46,7 +47,12 @@ def settings(tmp_path: Path, model_dir: Path) -> Settings:
     """Settings of the embedded default in a fresh folder: migrated, with the untrained model registered."""
     from workers.registry import register_model_dir
 
-    settings = Settings(data_dir=tmp_path / "data", model_dir=model_dir, device="cpu")
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        model_dir=model_dir,
+        device="cpu",
+        **GENEROUS_LIMITS,
+    )
     upgrade_database(settings.resolved_database_url)
     db = Database.from_settings(settings)
     register_model_dir(db, model_dir)  # as a worker does when it starts
@@ -65,8 +71,17 @@ def app(settings: Settings) -> Iterator[Flask]:
 
 
 @pytest.fixture()
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
+def api_key(settings: Settings) -> str:
+    """A key with every scope for the test catalogue of ``settings``."""
+    return issue_key(settings)
+
+
+@pytest.fixture()
+def client(app: Flask, api_key: str) -> FlaskClient:
+    """The app's test client, sending ``api_key`` with every request."""
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = bearer(api_key)["Authorization"]
+    return client
 
 
 @pytest.fixture(scope="session")
@@ -113,7 +128,13 @@ def stack_settings(
 
     def make(backend: str, **overrides: object) -> Settings:
         data_dir = tmp_path_factory.mktemp(backend)
-        base = Settings(data_dir=data_dir, model_dir=model_dir, device="cpu", min_audio_seconds=0.5)
+        base = Settings(
+            data_dir=data_dir,
+            model_dir=model_dir,
+            device="cpu",
+            min_audio_seconds=0.5,
+            **GENEROUS_LIMITS,
+        )
         if backend == "postgres_redis":
             base = base.with_overrides(
                 database_url=postgres_schema(),
@@ -137,13 +158,21 @@ def stack_settings(
 
 @contextlib.contextmanager
 def running_stack(name: str, settings: Settings, log_dir: Path, **worker_options: Any) -> Iterator[Stack]:
-    """Start a worker subprocess and the API for ``settings``; stop both afterwards."""
+    """Start a worker subprocess and the API for ``settings``; stop both afterwards.
+
+    The stack's HTTP session sends a key with every scope for the test catalogue.
+    """
     worker = WorkerProcess(settings, log_dir / f"worker-{name}.log", **worker_options)
     worker.start()
     context = ServiceContext.from_settings(settings)
+    key = issue_key(settings)
     try:
         with ApiServer(settings) as api:
-            yield Stack(name=name, settings=settings, base_url=api.base_url, worker=worker, context=context)
+            running = Stack(
+                name=name, settings=settings, base_url=api.base_url, worker=worker, context=context, api_key=key
+            )
+            running.http.headers.update(bearer(key))
+            yield running
     finally:
         worker.stop()
         context.close()
@@ -210,7 +239,7 @@ def catalogue(ship_stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> li
 
     folder = tmp_path_factory.mktemp("ship-catalogue")
     files = [write_music(folder / f"piece{seed}.wav", seed=100 + seed) for seed in range(6)]
-    client = ApiClient(ship_stack.base_url)
+    client = ApiClient(ship_stack.base_url, api_key=ship_stack.api_key)
     summary = ingest_paths(client, files, progress=False)
     wait_until_embedded(client, summary, timeout=300, progress=False)
     assert summary.count("ingested") == 6, summary.failures

@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import func, select
 
 from backend.core.domain.emotions import MUSIC_LABELS, SPEECH_LABELS
-from backend.core.storage.models import Track
+from backend.core.storage.models import Catalogue, Track
+from tests.support.keys import TEST_CATALOGUE
 from tests.support.stack import Stack
 from tests.support.synth import MOODS, music_wav
 
@@ -225,8 +226,13 @@ def test_listing_filters_and_pages(stack: Stack, catalogue: list[dict[str, Any]]
         cursor = page["next_cursor"]
         if cursor is None:
             break
-    with stack.context.db.session() as session:
-        total = session.scalar(select(func.count()).select_from(Track))
+    with stack.context.db.session() as session:  # the tracks of this key's catalogue (other tests add others)
+        total = session.scalar(
+            select(func.count())
+            .select_from(Track)
+            .join(Catalogue, Track.catalogue_id == Catalogue.id)
+            .where(Catalogue.name == TEST_CATALOGUE)
+        )
     assert len(seen) == len(set(seen)) == total
     odd = stack.http.get(stack.url("/v1/tracks"), params={"tag": "odd", "limit": 100}).json()["items"]
     assert {t["id"] for t in odd} == {e["track"]["id"] for e in catalogue if "odd" in e["tags"]}

@@ -245,6 +245,7 @@ class Fuzzer:
     def __init__(self, stack: Stack):
         self.stack = stack
         self.http = requests.Session()
+        self.http.headers["Authorization"] = f"Bearer {stack.api_key}"
 
     def send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         before = stored_state(self.stack.context)

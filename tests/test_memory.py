@@ -22,6 +22,7 @@ import requests
 from backend.core import audio
 from backend.core.config import Settings
 from tests.support.audio_files import long_flac, long_ogg, soundfile_bytes
+from tests.support.keys import bearer, issue_key
 from tests.support.stack import REPO_ROOT, WorkerProcess, settings_env, wait_until
 from tests.support.synth import music_clip, speech_wav
 
@@ -53,6 +54,7 @@ class ApiProcess:
     """`s2m api` in a subprocess, logging to a file."""
 
     def __init__(self, settings: Settings, log_path: Path):
+        self.headers = bearer(issue_key(settings))
         self.port = _free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         with open(log_path, "ab") as log:
@@ -92,7 +94,7 @@ def processes(stack_settings: Callable[..., Settings]) -> Iterator[tuple[ApiProc
 
 
 def _post(api: ApiProcess, path: str, data: bytes, name: str) -> requests.Response:
-    return requests.post(api.base_url + path, files={"file": (name, data)}, timeout=300)
+    return requests.post(api.base_url + path, files={"file": (name, data)}, headers=api.headers, timeout=300)
 
 
 def _odd_rate_speech() -> bytes:
@@ -130,8 +132,13 @@ def test_peak_memory_of_api_and_worker_on_odd_rate_many_channel_and_long_files(p
     two_hours_peak = _status(api.process.pid, "VmHWM") - _status(api.process.pid, "VmRSS")
 
     def finished() -> bool:
-        bodies = [requests.get(api.base_url + f"/v1/tracks/{r.json()['id']}", timeout=30).json() for r in tracks]
-        answer = requests.get(api.base_url + f"/v1/recommendations/{speech.json()['id']}", timeout=30).json()
+        bodies = [
+            requests.get(api.base_url + f"/v1/tracks/{r.json()['id']}", headers=api.headers, timeout=30).json()
+            for r in tracks
+        ]
+        answer = requests.get(
+            api.base_url + f"/v1/recommendations/{speech.json()['id']}", headers=api.headers, timeout=30
+        ).json()
         return all(body["status"] in ("ready", "failed") for body in [*bodies, answer]) and (bodies, answer)
 
     bodies, answer = wait_until(finished, 300, 0.5, "the worker to finish the tracks and the request")

@@ -220,7 +220,7 @@ def test_cli_prints_the_scenes_and_their_tracks(timeline_stack: Stack, recording
     path, _starts = recording
     result = subprocess.run(
         [sys.executable, "-m", "s2m.cli", "timeline", str(path), "--api", timeline_stack.base_url],
-        env=settings_env(timeline_stack.settings),
+        env={**settings_env(timeline_stack.settings), "S2M_API_KEY": timeline_stack.api_key},
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -231,7 +231,18 @@ def test_cli_prints_the_scenes_and_their_tracks(timeline_stack: Stack, recording
     assert "4 scenes" in lines[0]
     assert [line.split()[1] for line in lines[1:] if line[:1].isdigit()] == [emotion for emotion, _ in BLOCKS]
     as_json = subprocess.run(
-        [sys.executable, "-m", "s2m.cli", "timeline", str(path), "--api", timeline_stack.base_url, "--json"],
+        [
+            sys.executable,
+            "-m",
+            "s2m.cli",
+            "timeline",
+            str(path),
+            "--api",
+            timeline_stack.base_url,
+            "--api-key",
+            timeline_stack.api_key,
+            "--json",
+        ],
         env=settings_env(timeline_stack.settings),
         cwd=REPO_ROOT,
         capture_output=True,
@@ -260,7 +271,7 @@ def test_the_web_page_shows_the_timeline_strip_and_each_scenes_tracks(
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.on("console", lambda message: message.type == "error" and errors.append(message.text))
-        page.goto(f"{timeline_stack.base_url}/")
+        page.goto(f"{timeline_stack.base_url}/#key={timeline_stack.api_key}")
         page.wait_for_selector("body[data-ready=true]")
         page.click("button[data-view=timeline-view]")
         page.fill("#timeline-tracks", "2")

@@ -125,7 +125,10 @@ def embed_track(worker: WorkerContext, track_id: uuid.UUID) -> str:
             return FAILED
         analyses = model.embed_music_batch(clips)
         worker.services.ensure_collection(active.collection)
-        points = [TrackPoint.from_analysis(t.id, a, t.tags, t.artist) for t, a in zip(decoded, analyses, strict=True)]
+        points = [
+            TrackPoint.from_analysis(t.id, t.catalogue_id, a, t.tags, t.artist)
+            for t, a in zip(decoded, analyses, strict=True)
+        ]
         worker.services.vectors.upsert(active.collection, points)
         results = [(item.id, analysis) for item, analysis in zip(decoded, analyses, strict=True)]
         gone = work_items.finish_tracks(db, results, active.version)
@@ -151,6 +154,7 @@ def answer_request(worker: WorkerContext, request_id: uuid.UUID) -> str:
         try:
             results = find_tracks(
                 worker.services,
+                request.catalogue_id,
                 active.collection,
                 EmbeddingQuery(analysis.vector),
                 fields.filters_only(),

@@ -121,6 +121,7 @@ def scene_tracks(worker: WorkerContext, collection: str, timeline: Timeline, sce
             wanted = MAX_SCENE_CANDIDATES
         candidates = find_tracks(
             worker.services,
+            timeline.catalogue_id,
             collection,
             EmbeddingQuery(scene.vector),
             filters,
@@ -156,7 +157,7 @@ def timeline_chunk(worker: WorkerContext, timeline_id: uuid.UUID) -> str:
             if chunk + 1 < timeline.chunks_total:
                 worker.services.queue.timeline_chunk(timeline_id)  # if this fails, `s2m requeue` resends it
                 return "chunk"
-            timeline = timeline_service.get_timeline(worker.services, timeline_id)
+            timeline = timeline_service.get_timeline(worker.services, timeline.catalogue_id, timeline_id)
         _model, active = worker.model()
         options = TimelineOptions.model_validate(timeline.options)
         scenes = build_scenes([Segment.from_json(s) for s in timeline.segments], options.min_scene_seconds)

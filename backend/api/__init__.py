@@ -12,11 +12,22 @@ from backend.core.services.queue import create_celery
 
 def init_app(app: Flask) -> None:
     """Register every blueprint and the JSON error handlers."""
-    from backend.api import emotions, errors, health, metrics, openapi, recommendations, search, timelines, tracks
+    from backend.api import (
+        emotions,
+        errors,
+        health,
+        keys,
+        metrics,
+        openapi,
+        recommendations,
+        search,
+        timelines,
+        tracks,
+    )
 
     errors.init_app(app)
     metrics.init_app(app)
-    for module in (tracks, recommendations, timelines, search, emotions, health, openapi):
+    for module in (tracks, recommendations, timelines, search, emotions, keys, health, openapi):
         app.register_blueprint(module.blueprint)
 
 

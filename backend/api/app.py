@@ -42,7 +42,7 @@ def init_services(app: Flask, settings: Settings) -> None:
 def create_app(config: Settings | None = None) -> Flask:
     """Build the API application from ``config`` (default: settings from the environment)."""
     from backend import api
-    from backend.api import observability, security, web
+    from backend.api import auth, limits, observability, security, web
 
     settings = config or Settings.from_env()
     app = Flask(__name__, static_folder=None)
@@ -51,6 +51,19 @@ def create_app(config: Settings | None = None) -> Flask:
     init_services(app, settings)
     api.init_app(app)
     observability.init_app(app)
+    # After the request id is given (so refusals are logged with it); keys before the limiter, which counts per key.
+    auth.init_app(app)
+    limits.init_app(app)
     security.init_app(app)
     web.init_app(app)
+    if settings.allowed_origins:  # none by default: browsers then allow only the page's own origin
+        from flask_cors import CORS
+
+        CORS(
+            app,
+            origins=settings.allowed_origins,
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["Location", "Retry-After", "X-Request-ID"],
+            max_age=600,
+        )
     return app

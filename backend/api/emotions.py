@@ -7,6 +7,7 @@ from spectree import Response as Responses
 from sqlalchemy import select
 
 from backend.api import service_context
+from backend.api.auth import requires
 from backend.api.openapi import spec
 from backend.api.schemas import EmotionList, EmotionOut
 from backend.core.storage.models import EmotionLabel
@@ -15,6 +16,7 @@ blueprint = Blueprint("emotions", __name__, url_prefix="/v1")
 
 
 @blueprint.get("/emotions")
+@requires("read")
 @spec.validate(resp=Responses(HTTP_200=EmotionList))
 def list_emotions() -> EmotionList:
     """List every emotion label, where it sits in the valence/arousal plane, and what carries it."""

@@ -11,6 +11,7 @@ import logging
 import re
 
 from flask import Flask, Response, current_app, g, request
+from flask_limiter import RateLimitExceeded
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -103,6 +104,15 @@ def init_app(app: Flask) -> None:
             "too_large",
             f"the request is too large: at most {limit} bytes in all, a file of at most {upload_limit} bytes,"
             " and form fields of a few kilobytes",
+        )
+
+    @app.errorhandler(RateLimitExceeded)
+    def _rate_limited(exc: RateLimitExceeded) -> Response:
+        # Flask-Limiter adds Retry-After (seconds) after the request, as for every limited answer.
+        return error_response(
+            429,
+            "rate_limited",
+            f"too many requests: this key may make {exc.description}; retry after Retry-After seconds",
         )
 
     @app.errorhandler(HTTPException)

@@ -9,6 +9,7 @@ from flask import Blueprint
 from spectree import Response as Responses
 
 from backend.api import service_context
+from backend.api.auth import operations
 from backend.api.openapi import spec
 from backend.api.schemas import HealthOut, ReadinessOut
 
@@ -34,6 +35,7 @@ def _check(name: str, probe: Callable[[], None]) -> str:
 
 
 @blueprint.get("/readyz")
+@operations
 @spec.validate(resp=Responses(HTTP_200=ReadinessOut, HTTP_503=ReadinessOut))
 def readyz() -> tuple[ReadinessOut, int]:
     """Readiness: the database, the broker and Qdrant answer; 503 when any of them does not."""

@@ -24,6 +24,7 @@ from spectree import Response as Responses
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
+from backend.api.auth import operations
 from backend.api.openapi import spec
 from backend.core.domain.work import FAILED, FINISHED_STATUSES, READY
 from backend.core.services.context import ServiceContext
@@ -211,6 +212,7 @@ def init_app(app: Flask) -> None:
 
 
 @blueprint.get("/metrics")
+@operations
 @spec.validate(resp=Responses("HTTP_200"))
 def metrics() -> Response:
     """Prometheus metrics: requests, pending work, queue depth, worker throughput."""

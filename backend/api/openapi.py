@@ -9,6 +9,7 @@ pydantic error, which :mod:`backend.api.errors` answers as ``{"error": {"code", 
 from __future__ import annotations
 
 import copy
+import re
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -89,9 +90,61 @@ def _limits_text() -> str:
     )
 
 
+SECURITY_SCHEME = "apiKey"
+_RULE_PARAMETER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+
+
+def _route_scopes() -> dict[tuple[str, str], tuple[str, ...]]:
+    """(OpenAPI path, method) -> the scopes of which a key needs one, for every route that needs a key."""
+    from backend.api.auth import OPERATIONS_ATTRIBUTE, SCOPE_ATTRIBUTE
+
+    protect_operations = current_app.extensions["s2m_settings"].protect_operations
+    found = {}
+    for rule in current_app.url_map.iter_rules():
+        view = current_app.view_functions[rule.endpoint]
+        scopes = getattr(view, SCOPE_ATTRIBUTE, None)
+        if getattr(view, OPERATIONS_ATTRIBUTE, False) and protect_operations:
+            scopes = ("admin",)
+        if scopes:
+            path = _RULE_PARAMETER.sub(r"{\1}", rule.rule)
+            for method in rule.methods or ():
+                found[(path, method.lower())] = scopes
+    return found
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": ERROR_REF}}}}
+
+
+ERROR_REF = "#/components/schemas/ErrorBody"
+RATE_LIMITED = {
+    **_error(
+        "too many requests for this key (DEFAULT_KEY_RATE_LIMIT or the key's own, UPLOAD_RATE_LIMIT, QUERY_RATE_LIMIT)"
+    ),
+    "headers": {
+        "Retry-After": {"description": "seconds until a request is allowed again", "schema": {"type": "integer"}}
+    },
+}
+
+
+def _secure(operation: dict[str, Any], scopes: tuple[str, ...]) -> None:
+    """State that the operation needs a key with one of ``scopes``, and its 401, 403 and 429 answers."""
+    operation["security"] = [{SECURITY_SCHEME: []}]
+    needs = " or ".join(f"`{scope}`" for scope in scopes)
+    operation["description"] = " ".join(
+        filter(None, [operation.get("description"), f"Needs an API key with scope {needs}."])
+    )
+    responses = operation["responses"]
+    responses.setdefault("401", _error("no API key, or an unknown or revoked one"))
+    responses.setdefault("403", _error(f"the key lacks scope {' or '.join(scopes)}"))
+    responses.setdefault("429", RATE_LIMITED)
+
+
 def build_document() -> dict[str, Any]:
-    """The OpenAPI document of the current app: spectree's, plus media types and the configured limits."""
+    """The OpenAPI document of the current app: spectree's, plus media types, the configured limits and
+    the API keys each operation needs."""
     document = copy.deepcopy(spec.spec)
+    secured = _route_scopes()
     forms = set()
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
@@ -106,6 +159,16 @@ def build_document() -> dict[str, Any]:
                 media = MEDIA_RESPONSES.get((path, method, status))
                 if media is not None:
                     response["content"] = media
+            scopes = secured.get((path, method))
+            if scopes:
+                _secure(operation, scopes)
+    document["components"]["securitySchemes"] = {
+        SECURITY_SCHEME: {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "an API key (`s2m keys create`) as `Authorization: Bearer <key>`",
+        }
+    }
     schemas = document["components"]["schemas"]
     for name in forms:
         schemas[name] = _without_null(schemas[name])

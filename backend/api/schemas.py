@@ -19,7 +19,7 @@ from werkzeug.datastructures import FileStorage
 from backend.core.domain.filters import RecommendationForm, TimelineForm, TrackMetadata
 from backend.core.domain.text import excerpt
 from backend.core.services.errors import InvalidInputError
-from backend.core.storage.models import RecommendationRequest, Timeline, Track
+from backend.core.storage.models import ApiKey, RecommendationRequest, Timeline, Track
 
 Status = Literal["queued", "processing", "ready", "failed"]
 
@@ -329,3 +329,35 @@ class TimelineOut(BaseModel):
                 for scene in timeline.scenes or []
             ],
         )
+
+
+class KeyOut(BaseModel):
+    """An API key as listed: never the key itself, which only its creation answer carries."""
+
+    id: str
+    catalogue: str
+    prefix: str = Field(description="the key's first characters, to tell keys apart")
+    scopes: list[str]
+    rate_limit: str | None = Field(description="requests per period; null: DEFAULT_KEY_RATE_LIMIT")
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, row: ApiKey) -> KeyOut:
+        return cls(
+            id=str(row.id),
+            catalogue=row.catalogue.name,
+            prefix=row.prefix,
+            scopes=list(row.scopes),
+            rate_limit=row.rate_limit,
+            created_at=_utc(row.created_at),
+            revoked_at=None if row.revoked_at is None else _utc(row.revoked_at),
+        )
+
+
+class CreatedKey(KeyOut):
+    key: str = Field(description="the key: shown in this answer only, store it now")
+
+
+class KeyList(BaseModel):
+    keys: list[KeyOut]

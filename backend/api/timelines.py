@@ -8,7 +8,9 @@ from flask import Blueprint, url_for
 from spectree import Response as Responses
 
 from backend.api import service_context
+from backend.api.auth import current_caller, requires
 from backend.api.forms import allow_upload_bytes, upload_stream
+from backend.api.limits import QUERY, UPLOAD, counted_as
 from backend.api.openapi import spec
 from backend.api.schemas import ErrorBody, TimelineOut, TimelineUpload, WaitQuery, require_upload
 from backend.core.domain.filters import TimelineForm
@@ -24,6 +26,8 @@ def _long_recordings() -> None:
 
 
 @blueprint.post("")
+@requires("query")
+@counted_as(UPLOAD)
 @spec.validate(resp=Responses(HTTP_202=TimelineOut, HTTP_413=ErrorBody, HTTP_415=ErrorBody, HTTP_422=ErrorBody))
 def create_timeline(form: TimelineUpload) -> tuple[TimelineOut, int, dict[str, str]]:
     """Send a long recording (up to hours); get its emotion timeline and music for each scene asynchronously.
@@ -36,17 +40,21 @@ def create_timeline(form: TimelineUpload) -> tuple[TimelineOut, int, dict[str, s
     """
     form = require_upload(form)
     fields = TimelineForm.model_validate(form.model_dump(include=set(TimelineForm.model_fields)))
-    created, _enqueued = timeline_service.create_timeline(service_context(), upload_stream(form.file), fields)
+    created, _enqueued = timeline_service.create_timeline(
+        service_context(), current_caller().catalogue_id, upload_stream(form.file), fields
+    )
     location = url_for("timelines.get_timeline", timeline_id=created.id)
     return TimelineOut.of(created, timeline_service.progress_percent(created)), 202, {"Location": location}
 
 
 @blueprint.get("/<uuid:timeline_id>")
+@requires("query")
+@counted_as(QUERY)
 @spec.validate(resp=Responses(HTTP_200=TimelineOut, HTTP_404=ErrorBody, HTTP_422=ErrorBody))
 def get_timeline(timeline_id: uuid.UUID, query: WaitQuery) -> TimelineOut:
     """Return the timeline (with ``progress`` while it is made); ``?wait=SECONDS`` waits (bounded) until it
     is ready or failed."""
     context = service_context()
     wait = min(query.wait, context.settings.max_wait_seconds)
-    timeline = timeline_service.wait_for_timeline(context, timeline_id, wait)
+    timeline = timeline_service.wait_for_timeline(context, current_caller().catalogue_id, timeline_id, wait)
     return TimelineOut.of(timeline, timeline_service.progress_percent(timeline))

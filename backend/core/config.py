@@ -148,6 +148,22 @@ class Settings(BaseSettings):
     max_wait_seconds: NonNegative = 30.0
     # Seconds a process waits for the owner of the embedded vector folder to answer.
     qdrant_lock_timeout: NonNegative = 60.0
+    # Rate limits per API key ("60/minute", several joined by ";"): every /v1 request of a key without
+    # its own limit, and on top of that uploads (POST tracks and recommendations) and queries (search,
+    # reading recommendation answers) separately.
+    default_key_rate_limit: str = "600/minute"
+    upload_rate_limit: str = "60/minute"
+    query_rate_limit: str = "300/minute"
+    # Where rate-limit counters live: empty means the broker's Redis when the broker is Redis (all API
+    # processes share it), else the API process's memory (the embedded default serves from one process).
+    rate_limit_storage_url: str = ""
+    # Caps per catalogue (0: none): tracks, and bytes of stored track audio.
+    catalogue_max_tracks: Annotated[int, Field(ge=0)] = 0
+    catalogue_max_bytes: Annotated[int, Field(ge=0)] = 0
+    # /readyz and /metrics answer only to an admin-scoped key when set (else they are open, for probes).
+    protect_operations: Switch = False
+    # Origins (comma-separated) whose web pages may call the API from a browser; none by default.
+    cors_origins: str = ""
 
     def __init__(self, **values: Any):
         try:
@@ -187,6 +203,33 @@ class Settings(BaseSettings):
         if value not in DEVICES:
             raise ValueError("cpu, cuda or auto")
         return value
+
+    @field_validator("default_key_rate_limit", "upload_rate_limit", "query_rate_limit")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        from backend.core.domain.access import check_rate_limit
+
+        return check_rate_limit(value)
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for origin in filter(None, (part.strip() for part in value.split(","))):
+            if origin != "*" and not origin.startswith(("http://", "https://")):
+                raise ValueError(f"a comma-separated list of origins like https://example.org, got {origin!r}")
+        return value
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        return [part.strip() for part in self.cors_origins.split(",") if part.strip()]
+
+    @property
+    def resolved_rate_limit_storage_url(self) -> str:
+        if self.rate_limit_storage_url:
+            return self.rate_limit_storage_url
+        if self.resolved_broker_url.startswith(("redis://", "rediss://")):
+            return self.resolved_broker_url
+        return "memory://"
 
     @model_validator(mode="after")
     def _durations_in_order(self) -> Settings:

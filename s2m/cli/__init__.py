@@ -28,8 +28,9 @@ def _register() -> None:
     for command in ops.COMMANDS:
         main.add_command(command)
 
-    from s2m.cli import client, demo
+    from s2m.cli import client, demo, keys
 
+    main.add_command(keys.keys)
     main.add_command(client.ingest)
     main.add_command(client.recommend)
     main.add_command(client.timeline)

@@ -16,6 +16,12 @@ DEFAULT_API = "http://127.0.0.1:8000"
 api_option = click.option(
     "--api", "api_url", default=DEFAULT_API, show_default=True, envvar="S2M_API", help="Base URL of the API."
 )
+api_key_option = click.option(
+    "--api-key",
+    envvar="S2M_API_KEY",
+    default=None,
+    help="API key (`s2m keys create`); default: the S2M_API_KEY variable.",
+)
 
 
 def format_recommendation(answer: dict) -> str:
@@ -48,6 +54,7 @@ def _split(value: str | None) -> str | None:
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @api_option
+@api_key_option
 @click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 64), help="Parallel uploads.")
 @click.option("--tags", default=None, help="Comma-separated tags for every uploaded track.")
 @click.option("--artist", default=None, help="Artist for every uploaded track.")
@@ -56,6 +63,7 @@ def _split(value: str | None) -> str | None:
 def ingest(
     paths: tuple[Path, ...],
     api_url: str,
+    api_key: str | None,
     workers: int,
     tags: str | None,
     artist: str | None,
@@ -71,7 +79,7 @@ def ingest(
         raise click.UsageError(f"no audio files found in {', '.join(map(str, paths))}")
     fields = {name: value for name, value in (("tags", _split(tags)), ("artist", artist)) if value}
     try:
-        client = ApiClient(api_url)
+        client = ApiClient(api_url, api_key=api_key)
         summary = ingest_paths(client, files, lambda path: {**title_from_name(path), **fields}, workers=workers)
         if wait:
             wait_until_embedded(client, summary, timeout)
@@ -87,6 +95,7 @@ def ingest(
 @click.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @api_option
+@api_key_option
 @click.option("--emotions", default=None, help="Only tracks with these emotions (comma-separated).")
 @click.option("--valence-min", type=click.FloatRange(0, 1), default=None)
 @click.option("--valence-max", type=click.FloatRange(0, 1), default=None)
@@ -98,13 +107,13 @@ def ingest(
 @click.option("--transcript", default=None, help="What the speech says, if known.")
 @click.option("--timeout", default=120.0, show_default=True, help="Seconds to wait for the result.")
 @click.option("--json", "as_json", is_flag=True, help="Print the request object as JSON.")
-def recommend(file: Path, api_url: str, timeout: float, as_json: bool, **options: object) -> None:
+def recommend(file: Path, api_url: str, api_key: str | None, timeout: float, as_json: bool, **options: object) -> None:
     """Send a speech clip and print the catalogue tracks whose emotion matches it best."""
     for name in ("emotions", "tags", "exclude"):
         options[name] = _split(options[name])  # type: ignore[arg-type]
     fields = {name: str(value) for name, value in options.items() if value not in (None, "")}
     try:
-        client = ApiClient(api_url)
+        client = ApiClient(api_url, api_key=api_key)
         answer = client.wait_for_recommendation(client.recommend(file, fields)["id"], timeout)
     except ApiError as exc:
         raise click.ClickException(str(exc)) from None
@@ -145,6 +154,7 @@ def format_timeline(answer: dict) -> str:
 @click.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @api_option
+@api_key_option
 @click.option("--segment-seconds", type=click.FloatRange(2, 60), default=None, help="Longest speech segment.")
 @click.option("--min-scene-seconds", type=click.FloatRange(0, 600), default=None, help="Shortest scene.")
 @click.option("--tracks-per-scene", type=click.IntRange(1, 20), default=None)
@@ -155,7 +165,7 @@ def format_timeline(answer: dict) -> str:
 @click.option("--transcript", default=None, help="What the recording says, if known.")
 @click.option("--timeout", default=3600.0, show_default=True, help="Seconds to wait for the timeline.")
 @click.option("--json", "as_json", is_flag=True, help="Print the timeline object as JSON.")
-def timeline(file: Path, api_url: str, timeout: float, as_json: bool, **options: object) -> None:
+def timeline(file: Path, api_url: str, api_key: str | None, timeout: float, as_json: bool, **options: object) -> None:
     """Send a long recording and print its emotion timeline: scenes, with tracks for each."""
     for name in ("emotions", "tags", "exclude"):
         options[name] = _split(options[name])  # type: ignore[arg-type]
@@ -163,7 +173,7 @@ def timeline(file: Path, api_url: str, timeout: float, as_json: bool, **options:
         name: ("true" if value is True else str(value)) for name, value in options.items() if value not in (None, "")
     }
     try:
-        client = ApiClient(api_url)
+        client = ApiClient(api_url, api_key=api_key)
         created = client.create_timeline(file, fields)
         with tqdm(total=100, unit="%", desc="timeline", disable=as_json, leave=False) as bar:
 

@@ -137,12 +137,37 @@ def demo(
         raise click.ClickException(str(exc)) from None
 
 
+DEMO_CATALOGUE = "demo"
+
+
+def demo_key(settings: Settings) -> str:
+    """A key with every scope for the demo's catalogue (the database is the demo's own, made afresh)."""
+    from backend.core.domain.access import SCOPES
+    from backend.core.services import keys as key_service
+    from backend.core.storage.db import Database
+
+    db = Database.from_settings(settings)
+    try:
+        catalogue = key_service.ensure_catalogue(db, DEMO_CATALOGUE)
+        return key_service.create_key(db, catalogue.id, list(SCOPES), None, key_service.CLI_ACTOR).key
+    finally:
+        db.dispose()
+
+
+def signed_in_link(url: str, key: str) -> str:
+    """The web page with the key in the fragment: the browser keeps it and never sends it in a URL."""
+    return f"{url}/#key={key}"
+
+
 def _run_demo(settings: Settings, corpus: DemoCorpus, host: str, port: int, serve: bool) -> None:
     """Start the stack, ingest the catalogue, run one query per emotion, optionally keep serving."""
     with LocalStack(settings, host=host, port=port) as stack:
-        client = ApiClient(stack.url)
+        key = demo_key(settings)
+        client = ApiClient(stack.url, api_key=key)
         workers = ", ".join(f"{w.spec.name} x{w.spec.concurrency} (pid {w.pid})" for w in stack.workers)
         click.echo(f"API on {stack.url} (log: {stack.api_log}); workers {workers} (logs: {stack.worker_logs})")
+        click.echo(f"Catalogue {DEMO_CATALOGUE!r}, API key (every scope): {key}")
+        click.echo(f"Web page, signed in: {signed_in_link(stack.url, key)}")
         started = time.monotonic()
         summary = ingest_paths(
             client,
@@ -175,7 +200,7 @@ def _run_demo(settings: Settings, corpus: DemoCorpus, host: str, port: int, serv
         )
 
         if serve:
-            click.echo(f"\nServing the web page at {stack.url}/ (Ctrl-C to stop)")
+            click.echo(f"\nServing the web page at {signed_in_link(stack.url, key)} (Ctrl-C to stop)")
             # Ctrl-C or `kill` stop the worker too (it runs in a session of its own), also when the
             # demo was started from a script that left SIGINT ignored.
             for stop_signal in (signal.SIGINT, signal.SIGTERM):

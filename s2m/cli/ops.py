@@ -95,7 +95,8 @@ def reconcile(dry_run: bool) -> None:
     verb = "would" if dry_run else "did"
     click.echo(
         f"{report.collection}: {verb} re-embed {len(report.missing_vectors)} track(s) without a vector, "
-        f"{verb} delete {len(report.orphan_vectors)} vector(s) without a track"
+        f"{verb} delete {len(report.orphan_vectors)} vector(s) without a track, "
+        f"{verb} file {len(report.relabelled_vectors)} vector(s) under their track's catalogue"
     )
     click.echo(
         f"media: {verb} delete {len(report.orphan_files)} audio file(s) no row refers to, "
@@ -211,6 +212,7 @@ def serve(host: str, port: int) -> None:
         with LocalStack(_settings(), host=host, port=port) as stack:
             workers = ", ".join(f"{w.spec.name} x{w.spec.concurrency}" for w in stack.workers)
             click.echo(f"Serving {stack.url}/ with workers {workers} (logs: {stack.api_log}, {stack.worker_logs})")
+            click.echo("Every /v1 request needs an API key: s2m keys create --catalogue NAME --scopes read,query")
             for stop_signal in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(stop_signal, signal.default_int_handler)
             try:

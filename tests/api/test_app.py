@@ -24,6 +24,7 @@ from backend.core.domain.emotions import EMOTIONS, MUSIC_LABELS, SPEECH_LABELS
 from backend.core.storage.db import Database, upgrade_database
 from backend.core.storage.models import Track
 from backend.core.storage.vectors import VectorStore
+from tests.support.keys import bearer, issue_key, keyed_client
 from tests.support.stack import REPO_ROOT, ApiServer
 from tests.support.synth import music_wav
 from workers.registry import register_model_dir
@@ -35,6 +36,7 @@ def test_api_process_never_imports_torch_nor_opens_a_model_file(tmp_path: Path, 
     settings = Settings(data_dir=tmp_path / "data", model_dir=copied, device="cpu")
     upgrade_database(settings.resolved_database_url)
     register_model_dir(Database.from_settings(settings), copied)  # what a worker does at start
+    key = issue_key(settings)
     shutil.rmtree(copied)
     script = textwrap.dedent(f"""
         import sys
@@ -46,6 +48,7 @@ def test_api_process_never_imports_torch_nor_opens_a_model_file(tmp_path: Path, 
         data_dir, model_dir = Path({str(settings.data_dir)!r}), Path({str(copied)!r})
         app = create_app(Settings(data_dir=data_dir, model_dir=model_dir))
         client = app.test_client()
+        client.environ_base["HTTP_AUTHORIZATION"] = "Bearer {key}"
         assert client.post("/v1/search", json={{"emotion": "sad"}}).status_code == 200
         assert client.post("/v1/search", json={{"valence": 0.2, "arousal": 0.3}}).status_code == 200
         assert client.get("/readyz").status_code == 200
@@ -69,7 +72,7 @@ def test_api_process_never_imports_torch_nor_opens_a_model_file(tmp_path: Path, 
 def test_search_before_any_model_is_registered_is_503_and_ingest_still_works(tmp_path: Path, model_dir: Path) -> None:
     settings = Settings(data_dir=tmp_path, model_dir=model_dir, device="cpu")
     upgrade_database(settings.resolved_database_url)
-    client = create_app(settings).test_client()
+    client = keyed_client(create_app(settings))
     for body in ({"emotion": "sad"}, {"valence": 0.5, "arousal": 0.5}):
         response = client.post("/v1/search", json=body)
         assert response.status_code == 503
@@ -112,12 +115,14 @@ def test_emotions_come_from_the_database_and_match_the_domain(client: FlaskClien
         assert served[name]["music"] == (name in MUSIC_LABELS)
 
 
-def test_concurrent_uploads_of_the_same_audio_make_one_track(settings: Settings) -> None:
+def test_concurrent_uploads_of_the_same_audio_make_one_track(settings: Settings, api_key: str) -> None:
     data = music_wav("bright", 7)
     with ApiServer(settings) as api:
 
         def post(_: int) -> requests.Response:
-            return requests.post(api.base_url + "/v1/tracks", files={"file": ("t.wav", data)}, timeout=60)
+            return requests.post(
+                api.base_url + "/v1/tracks", files={"file": ("t.wav", data)}, headers=bearer(api_key), timeout=60
+            )
 
         with ThreadPoolExecutor(max_workers=6) as pool:
             responses = list(pool.map(post, range(6)))
@@ -137,7 +142,8 @@ def test_the_embedded_vector_folder_is_shared_by_several_processes(tmp_path: Pat
         store = VectorStore(path=Path(sys.argv[1]), lock_timeout=60)
         store.ensure_collection("tracks__shared")
         for i in range(10):
-            store.upsert("tracks__shared", [TrackPoint(uuid.uuid4(), [1.0] + [0.0] * 63, "sad", 0.2, 0.3, ("t",))])
+            point = TrackPoint(uuid.uuid4(), uuid.uuid4(), [1.0] + [0.0] * 63, "sad", 0.2, 0.3, ("t",))
+            store.upsert("tracks__shared", [point])
         # The owner stays until the other has written too, so both really share it.
         while store.count("tracks__shared") < 20:
             time.sleep(0.01)

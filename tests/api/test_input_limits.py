@@ -31,6 +31,7 @@ from backend.core.storage.models import RecommendationRequest
 from tests.conftest import BACKENDS
 from tests.support.audio_files import hls_playlist, soundfile_bytes, tone, video_without_audio, wav_header_only
 from tests.support.http import chunks, multipart, wav_of_size
+from tests.support.keys import bearer, issue_key, keyed_client
 from tests.support.stack import ApiServer, run_cli
 from tests.support.state import stored_state
 
@@ -56,9 +57,14 @@ def app(settings: Settings) -> Flask:
     return create_app(settings)
 
 
+@pytest.fixture(scope="module")
+def key(settings: Settings) -> str:
+    return issue_key(settings)
+
+
 @pytest.fixture()
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
+def client(app: Flask, key: str) -> FlaskClient:
+    return keyed_client(app, key)
 
 
 @pytest.fixture()
@@ -147,26 +153,35 @@ def test_the_upload_limit_applies_to_the_file_exactly(client: FlaskClient, app: 
     assert accepted.status_code == 202, accepted.get_json()
 
 
-def test_the_upload_limit_holds_for_chunked_bodies(settings: Settings) -> None:
+def test_the_upload_limit_holds_for_chunked_bodies(settings: Settings, key: str) -> None:
     with ApiServer(settings) as api:
         context = api.app.extensions["s2m"]
         before = stored_state(context)
         body, content_type = multipart({"title": "chunked"}, wav_of_size(UPLOAD_LIMIT - 4) + b"\x00" * 5)
         response = requests.post(
-            api.base_url + "/v1/tracks", data=chunks(body), headers={"Content-Type": content_type}, timeout=30
+            api.base_url + "/v1/tracks",
+            data=chunks(body),
+            headers={"Content-Type": content_type, **bearer(key)},
+            timeout=30,
         )
         assert response.status_code == 413 and response.json()["error"]["code"] == "too_large"
         assert stored_state(context) == before
         body, content_type = multipart({"title": "chunked"}, wav_of_size(UPLOAD_LIMIT - 4))
         response = requests.post(
-            api.base_url + "/v1/tracks", data=chunks(body), headers={"Content-Type": content_type}, timeout=30
+            api.base_url + "/v1/tracks",
+            data=chunks(body),
+            headers={"Content-Type": content_type, **bearer(key)},
+            timeout=30,
         )
         assert response.status_code == 202, response.text
         # A chunked body far past every limit is cut off, not buffered.
         endless = (b"x" * 65_536 for _ in range(2_000))
         try:
             response = requests.post(
-                api.base_url + "/v1/tracks", data=endless, headers={"Content-Type": content_type}, timeout=30
+                api.base_url + "/v1/tracks",
+                data=endless,
+                headers={"Content-Type": content_type, **bearer(key)},
+                timeout=30,
             )
             assert response.status_code == 413
         except requests.ConnectionError:

@@ -27,13 +27,13 @@ def metric(url: str, name: str, **labels: str) -> float:
 
 def test_request_ids_are_echoed_or_made_up(stack):
     url = f"{stack.base_url}/v1/emotions"
-    assert requests.get(url, headers={"X-Request-ID": "trace-42"}).headers["X-Request-ID"] == "trace-42"
+    assert stack.http.get(url, headers={"X-Request-ID": "trace-42"}).headers["X-Request-ID"] == "trace-42"
     for supplied in ({}, {"X-Request-ID": "spaces are not allowed"}, {"X-Request-ID": "x" * 65}):
-        assert re.fullmatch(r"[0-9a-f]{32}", requests.get(url, headers=supplied).headers["X-Request-ID"])
+        assert re.fullmatch(r"[0-9a-f]{32}", stack.http.get(url, headers=supplied).headers["X-Request-ID"])
 
 
 def test_queue_depth_durations_and_throughput_come_from_broker_and_rows(stack, tmp_path):
-    client = ApiClient(stack.base_url)
+    client = ApiClient(stack.base_url, api_key=stack.api_key)
     durations_before = metric(stack.base_url, "s2m_task_duration_seconds_count", kind="track")
     stack.worker.stop()
     try:

@@ -2,7 +2,8 @@
 
 The API runs on the embedded default (SQLite, local Qdrant, filesystem broker) with a registered
 model, one track, one recommendation request and one timeline (queued: no worker runs here), so the operations
-on an id also reach their handlers. tests/api/schemathesis.toml lists the rules a schema cannot
+on an id also reach their handlers. schemathesis sends a key with every scope (and checks that each
+operation stating the key refuses requests without it). tests/api/schemathesis.toml lists the rules a schema cannot
 state and the answers they bring.
 """
 
@@ -15,6 +16,7 @@ import sys
 from pathlib import Path
 
 from backend.core.config import Settings
+from tests.support.keys import keyed_client
 from tests.support.stack import REPO_ROOT, ApiServer
 from tests.support.synth import music_wav, speech_wav
 
@@ -29,14 +31,15 @@ def _operation_parameters(method: str, path: str, **values: str) -> str:
     return "\n".join(lines).replace("'", '"') + "\n"
 
 
-def test_schemathesis_finds_no_failure(tmp_path: Path, settings: Settings) -> None:
+def test_schemathesis_finds_no_failure(tmp_path: Path, settings: Settings, api_key: str) -> None:
     with ApiServer(settings.with_overrides(max_wait_seconds=0.2)) as api:
-        http = api.app.test_client()
+        http = keyed_client(api.app, api_key)
         kept = http.post("/v1/tracks", data={"file": (io.BytesIO(music_wav("bright", 1)), "a.wav")})
         doomed = http.post("/v1/tracks", data={"file": (io.BytesIO(music_wav("dark", 2)), "b.wav")})
         request = http.post("/v1/recommendations", data={"file": (io.BytesIO(speech_wav("sad")), "s.wav")})
         timeline = http.post("/v1/timelines", data={"file": (io.BytesIO(speech_wav("calm")), "t.wav")})
-        assert [r.status_code for r in (kept, doomed, request, timeline)] == [202, 202, 202, 202]
+        spare = http.post("/v1/keys", json={"scopes": ["read"]})
+        assert [r.status_code for r in (kept, doomed, request, timeline, spare)] == [202, 202, 202, 202, 201]
         config = tmp_path / "schemathesis.toml"
         config.write_text(
             CONFIG.read_text()
@@ -46,6 +49,7 @@ def test_schemathesis_finds_no_failure(tmp_path: Path, settings: Settings) -> No
             + _operation_parameters("DELETE", "/v1/tracks/{track_id}", track_id=doomed.json["id"])
             + _operation_parameters("GET", "/v1/recommendations/{request_id}", request_id=request.json["id"])
             + _operation_parameters("GET", "/v1/timelines/{timeline_id}", timeline_id=timeline.json["id"])
+            + _operation_parameters("DELETE", "/v1/keys/{key_id}", key_id=spare.json["id"])
         )
         result = subprocess.run(
             [
@@ -58,6 +62,10 @@ def test_schemathesis_finds_no_failure(tmp_path: Path, settings: Settings) -> No
                 f"{api.base_url}/openapi.json",
                 "--checks",
                 "all",
+                # A key with every scope; the document states which operations need it (and schemathesis
+                # checks that they refuse requests without it).
+                "--header",
+                f"Authorization: Bearer {api_key}",
                 "--max-examples",
                 str(MAX_EXAMPLES),
                 "--seed",

@@ -18,11 +18,12 @@ from backend.core.config import Settings
 from backend.core.logging import configure_logging
 from backend.core.storage.db import upgrade_database
 from tests.support.audio_files import soundfile_bytes, tone
+from tests.support.keys import GENEROUS_LIMITS, bearer, keyed_client
 from tests.support.stack import ApiServer
 
 
 def _app(tmp: Path, model_dir: Path, **overrides: object) -> Flask:
-    settings = Settings(data_dir=tmp, model_dir=model_dir, device="cpu", **overrides)  # type: ignore[arg-type]
+    settings = Settings(data_dir=tmp, model_dir=model_dir, device="cpu", **{**GENEROUS_LIMITS, **overrides})  # type: ignore[arg-type]
     upgrade_database(settings.resolved_database_url)
     return create_app(settings)
 
@@ -34,7 +35,7 @@ def app(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Flask:
 
 @pytest.fixture()
 def client(app: Flask) -> FlaskClient:
-    return app.test_client()
+    return keyed_client(app)
 
 
 REQUESTS = [
@@ -87,7 +88,7 @@ def test_an_unreachable_database_is_503_in_words(tmp_path: Path, model_dir: Path
     settings = Settings(
         data_dir=tmp_path, model_dir=model_dir, device="cpu", database_url="postgresql+psycopg://u:pw@127.0.0.1:1/x"
     )
-    response = create_app(settings).test_client().get("/v1/tracks")
+    response = create_app(settings).test_client().get("/v1/tracks", headers=bearer("s2m_some-key"))
     assert response.status_code == 503 and response.get_json()["error"]["code"] == "unavailable"
     text = response.get_data(as_text=True)
     assert "127.0.0.1" not in text and "OperationalError" not in text and "pw" not in text

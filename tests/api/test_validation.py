@@ -22,6 +22,7 @@ from backend.api.app import create_app
 from backend.core.config import Settings
 from backend.core.storage.db import upgrade_database
 from backend.core.storage.models import RecommendationRequest, Track
+from tests.support.keys import GENEROUS_LIMITS, keyed_client
 from tests.support.synth import music_clip, wav_bytes
 from workers.registry import register_model_dir
 
@@ -57,7 +58,7 @@ BAD_AUDIO = {
 
 
 def _make_app(tmp: Path, model_dir: Path, **overrides: Any) -> Flask:
-    settings = Settings(data_dir=tmp, model_dir=model_dir, device="cpu", **{**LIMITS, **overrides})
+    settings = Settings(data_dir=tmp, model_dir=model_dir, device="cpu", **{**LIMITS, **GENEROUS_LIMITS, **overrides})
     upgrade_database(settings.resolved_database_url)
     app = create_app(settings)
     register_model_dir(app.extensions["s2m"].db, model_dir)  # as a worker does at start
@@ -71,7 +72,7 @@ def app(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Flask:
 
 @pytest.fixture()
 def client(app: Flask) -> FlaskClient:
-    return app.test_client()
+    return keyed_client(app)
 
 
 @pytest.fixture(autouse=True)
@@ -222,7 +223,7 @@ def test_bad_wait_is_422(client: FlaskClient, wait: str) -> None:
 
 def test_long_poll_is_bounded(tmp_path: Path, model_dir: Path) -> None:
     """A queued request (no worker here) comes back as queued after the bounded wait, not 100 s."""
-    client = _make_app(tmp_path, model_dir).test_client()
+    client = keyed_client(_make_app(tmp_path, model_dir))
     created = _upload(client, "/v1/recommendations", GOOD)
     assert created.status_code == 202
     started = time.monotonic()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-import requests
 import soundfile as sf
 from playwright.sync_api import expect, sync_playwright
 
@@ -60,7 +60,8 @@ def page(browser, stack, catalogue):
     page.js_errors = errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("console", lambda message: message.type == "error" and errors.append(message.text))
-    page.goto(f"{stack.base_url}/")
+    # Signed in the way `s2m demo` links to the page: the key in the fragment.
+    page.goto(f"{stack.base_url}/#key={stack.api_key}")
     page.wait_for_selector("body[data-ready=true]")
     yield page
     context.close()
@@ -83,7 +84,7 @@ def test_uploaded_speech_gets_ranked_tracks_players_and_a_plot(page, stack, tmp_
     wait_for_results(page)
 
     rows = page.locator("#results .result-row")
-    ready = requests.get(f"{stack.base_url}/v1/tracks", params={"status": "ready", "limit": 500}).json()["items"]
+    ready = stack.http.get(f"{stack.base_url}/v1/tracks", params={"status": "ready", "limit": 500}).json()["items"]
     expected = min(10, len(ready))  # the page asks for 10 by default
     assert expected >= 6 and rows.count() == expected
     assert page.locator("#status").inner_text().startswith(f"Done: {expected} tracks")
@@ -91,10 +92,13 @@ def test_uploaded_speech_gets_ranked_tracks_players_and_a_plot(page, stack, tmp_
     assert page.locator("#plot .query-point").count() == 1
     assert page.locator("#plot .result-point").count() == expected
     assert page.locator("#plot .anchor").count() == 12
-    # Every player points at the stored audio, and the API serves it.
-    audio_url = rows.first.locator("audio").get_attribute("src")
+    # Every player points at the stored audio, which the API serves with the key only; playing fetches it.
+    assert "#key=" not in page.url  # taken out of the address bar at once
+    audio_url = rows.first.locator("audio").get_attribute("data-audio-url")
     assert audio_url.startswith("/v1/tracks/") and audio_url.endswith("/audio")
-    assert page.request.get(f"{stack.base_url}{audio_url}").status == 200
+    assert page.request.get(f"{stack.base_url}{audio_url}").status == 401
+    rows.first.locator("button.play").click()
+    expect(rows.first.locator("audio")).to_have_attribute("src", re.compile(r"^blob:"))
 
     page.screenshot(path=str(tmp_path / "web.png"), full_page=True)
     STABLE_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
@@ -130,6 +134,24 @@ def test_bad_upload_shows_the_api_error(page, tmp_path):
     assert "silent" in page.locator("#status").inner_text().lower()
     assert page.locator("#results .result-row").count() == 0
     page.js_errors.remove("Failed to load resource: the server responded with a status of 422 (UNPROCESSABLE ENTITY)")
+
+
+def test_without_a_key_the_page_asks_for_one(browser, stack, catalogue):
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        page.goto(f"{stack.base_url}/")
+        page.wait_for_selector("body[data-ready=true]")
+        expect(page.locator("#sign-in")).to_be_visible()
+        assert "API key" in page.locator("#status").inner_text()
+        page.fill("#api-key", stack.api_key)
+        page.click("#sign-in button[type=submit]")
+        page.wait_for_selector("#query-emotions input")
+        expect(page.locator("#sign-in")).to_be_hidden()
+        page.click("#sign-out")
+        expect(page.locator("#sign-in")).to_be_visible()
+    finally:
+        context.close()
 
 
 def test_catalogue_view_filters_by_emotion(page, catalogue):

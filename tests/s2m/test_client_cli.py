@@ -29,8 +29,8 @@ def create_track_posts(url: str) -> float:
     )
 
 
-def track_count(url: str) -> int:
-    return len(requests.get(f"{url}/v1/tracks", params={"limit": 500}, timeout=10).json()["items"])
+def track_count(stack) -> int:
+    return len(stack.http.get(f"{stack.base_url}/v1/tracks", params={"limit": 500}, timeout=10).json()["items"])
 
 
 def test_ingest_walks_folders_reports_failures_and_resumes_by_hash(stack, tmp_path):
@@ -40,24 +40,29 @@ def test_ingest_walks_folders_reports_failures_and_resumes_by_hash(stack, tmp_pa
     write_music(library / "three.wav", seed=3)
     (library / "notes.txt").write_text("not audio, and not picked up from a folder")
     (library / "broken.wav").write_bytes(b"RIFF but not really a wave file")
-    before = track_count(stack.base_url)
+    before = track_count(stack)
 
-    first = run_cli("ingest", str(library), "--api", stack.base_url, "--workers", "3", "--wait")
+    keyless = run_cli("ingest", str(library), "--api", stack.base_url)
+    assert keyless.returncode == 1 and "HTTP 401 unauthorized" in keyless.stderr, keyless.stderr
+    # The key from the environment, as S2M_API_KEY.
+    first = run_cli(
+        "ingest", str(library), "--api", stack.base_url, "--workers", "3", "--wait", env={"S2M_API_KEY": stack.api_key}
+    )
 
     assert first.returncode == 1, first.stderr
     assert "ingested 3, skipped 0 (already in the catalogue), failed 1" in first.stdout
     assert re.search(r"failed: .*broken\.wav: HTTP 4\d\d \w+", first.stderr)
     assert "upload: 100%" in first.stderr and "embed: 100%" in first.stderr
-    assert track_count(stack.base_url) == before + 3
+    assert track_count(stack) == before + 3
     posts = create_track_posts(stack.base_url)
 
-    again = s2m("ingest", str(library), "--api", stack.base_url)
+    again = s2m("ingest", str(library), "--api", stack.base_url, "--api-key", stack.api_key)
 
     assert again.exit_code == 1
     assert "ingested 0, skipped 3 (already in the catalogue), failed 1" in again.stdout
     # Known content was skipped on this side by its hash: only the broken file was posted again.
     assert create_track_posts(stack.base_url) == posts + 1
-    assert track_count(stack.base_url) == before + 3
+    assert track_count(stack) == before + 3
 
     # The same audio under another name is skipped too; new audio is ingested.
     shutil.copy(library / "three.wav", tmp_path / "copy-of-three.wav")
@@ -68,6 +73,8 @@ def test_ingest_walks_folders_reports_failures_and_resumes_by_hash(stack, tmp_pa
         str(new),
         "--api",
         stack.base_url,
+        "--api-key",
+        stack.api_key,
         "--tags",
         "live, test",
         "--artist",
@@ -75,7 +82,7 @@ def test_ingest_walks_folders_reports_failures_and_resumes_by_hash(stack, tmp_pa
     )
     assert mixed.exit_code == 0, mixed.output
     assert "ingested 1, skipped 1 (already in the catalogue), failed 0" in mixed.stdout
-    tagged = requests.get(f"{stack.base_url}/v1/tracks", params={"tag": "live"}, timeout=10).json()["items"]
+    tagged = stack.http.get(f"{stack.base_url}/v1/tracks", params={"tag": "live"}, timeout=10).json()["items"]
     assert [(t["title"], t["artist"], t["tags"]) for t in tagged] == [("four", "Synth", ["live", "test"])]
 
 
@@ -94,14 +101,16 @@ def test_ingest_bad_arguments_and_unreachable_api_fail_clearly(tmp_path):
 def test_recommend_prints_ranked_tracks_and_honours_filters(stack, catalogue, tmp_path):
     speech = write_speech(tmp_path / "speech.wav", seed=7)
 
-    shown = s2m("recommend", str(speech), "--api", stack.base_url, "--limit", "3")
+    shown = s2m("recommend", str(speech), "--api", stack.base_url, "--api-key", stack.api_key, "--limit", "3")
     assert shown.exit_code == 0, shown.output
     lines = shown.stdout.splitlines()
     assert lines[0].startswith("speech emotion: ")
     ranked = [line for line in lines[1:] if re.match(r"^\s+\d+\. ", line)]
     assert [int(line.split(".")[0]) for line in ranked] == [1, 2, 3]
 
-    as_json = s2m("recommend", str(speech), "--api", stack.base_url, "--limit", "4", "--json")
+    as_json = s2m(
+        "recommend", str(speech), "--api", stack.base_url, "--api-key", stack.api_key, "--limit", "4", "--json"
+    )
     answer = json.loads(as_json.stdout)
     assert answer["status"] == "ready" and len(answer["results"]) == 4
     scores = [result["score"] for result in answer["results"]]
@@ -115,6 +124,8 @@ def test_recommend_prints_ranked_tracks_and_honours_filters(stack, catalogue, tm
             str(speech),
             "--api",
             stack.base_url,
+            "--api-key",
+            stack.api_key,
             "--emotions",
             f" {wanted} ,",
             "--exclude",
@@ -128,14 +139,19 @@ def test_recommend_prints_ranked_tracks_and_honours_filters(stack, catalogue, tm
 
 def test_recommend_reports_api_errors_and_bad_options(stack, tmp_path):
     speech = write_speech(tmp_path / "speech.wav", seed=8)
-    unknown = s2m("recommend", str(speech), "--api", stack.base_url, "--emotions", "melancholic")
+    keyless = s2m("recommend", str(speech), "--api", stack.base_url)
+    assert keyless.exit_code == 1 and "HTTP 401 unauthorized" in keyless.stderr
+    wrong = s2m("recommend", str(speech), "--api", stack.base_url, "--api-key", "s2m_not-a-key")
+    assert wrong.exit_code == 1 and "unknown or revoked" in wrong.stderr
+    key = ("--api-key", stack.api_key)
+    unknown = s2m("recommend", str(speech), "--api", stack.base_url, *key, "--emotions", "melancholic")
     assert unknown.exit_code == 1
     assert "HTTP 422" in unknown.stderr and "melancholic" in unknown.stderr
 
     text = tmp_path / "speech.txt"
     text.write_text("hello")
-    not_audio = s2m("recommend", str(text), "--api", stack.base_url)
+    not_audio = s2m("recommend", str(text), "--api", stack.base_url, *key)
     assert not_audio.exit_code == 1 and re.search(r"HTTP 4\d\d \w+", not_audio.stderr)
 
-    out_of_range = s2m("recommend", str(speech), "--api", stack.base_url, "--valence-min", "1.5")
+    out_of_range = s2m("recommend", str(speech), "--api", stack.base_url, *key, "--valence-min", "1.5")
     assert out_of_range.exit_code == 2 and "--valence-min" in out_of_range.stderr

@@ -78,6 +78,13 @@ def test_demo_ingests_queries_each_emotion_serves_and_stops_cleanly(tiny_corpus,
         assert served, output + demo.stderr.read() if demo.poll() is not None else output
         page = requests.get(f"{served.group(1)}/", timeout=10)
         assert page.status_code == 200 and "speech2music" in page.text
+        # The link opens the page signed in: its fragment carries a key of the demo's catalogue.
+        link = re.search(r"Serving the web page at (\S+)/#key=(s2m_\S+) ", output)
+        assert link and link.group(1) == served.group(1), output
+        key = {"Authorization": f"Bearer {link.group(2)}"}
+        tracks = requests.get(f"{served.group(1)}/v1/tracks", params={"limit": 100}, headers=key, timeout=10)
+        assert len(tracks.json()["items"]) == 8
+        assert requests.get(f"{served.group(1)}/v1/tracks", timeout=10).status_code == 401
         # Worker metrics from the SQLite rows of the embedded default.
         metrics = requests.get(f"{served.group(1)}/metrics", timeout=10).text
         assert 's2m_task_duration_seconds_count{kind="track"} 8.0' in metrics

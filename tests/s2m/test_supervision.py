@@ -15,6 +15,7 @@ from backend.core.config import Settings
 from backend.core.services.model_versions import active_model
 from backend.core.storage.models import Track
 from s2m.local_stack import LocalStack, WorkerSpec
+from tests.support.keys import bearer
 from tests.support.stack import wait_until
 from tests.support.synth import music_wav
 
@@ -22,12 +23,13 @@ TRACKS = 12
 
 
 def test_a_killed_worker_is_restarted_its_tracks_end_ready_once_and_the_api_keeps_answering(
-    settings: Settings,
+    settings: Settings, api_key: str
 ) -> None:
     settings = settings.with_overrides(embed_batch_size=4)
     workers = (WorkerSpec("query", ("query",), 1), WorkerSpec("ingest", ("ingest",), 2))
     with LocalStack(settings, workers=workers) as stack:
         http = requests.Session()
+        http.headers.update(bearer(api_key))
         ids = []
         for n in range(TRACKS):
             response = http.post(

@@ -167,6 +167,7 @@ class Stack:
     base_url: str
     worker: WorkerProcess
     context: ServiceContext
+    api_key: str = ""  # every scope, for the test catalogue; ``http`` sends it
     http: requests.Session = dataclasses.field(default_factory=requests.Session)
 
     def url(self, path: str) -> str:

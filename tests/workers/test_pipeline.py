@@ -16,7 +16,7 @@ from backend.core.domain.filters import TrackMetadata
 from backend.core.services.context import ServiceContext
 from backend.core.services.tracks import ingest_track
 from backend.core.storage.db import upgrade_database
-from backend.core.storage.models import Track
+from backend.core.storage.models import DEFAULT_CATALOGUE_ID, Track
 from tests.support.synth import music_wav
 from workers import pipeline
 from workers.context import WorkerContext
@@ -32,7 +32,7 @@ def worker(tmp_path: Path, model_dir: Path) -> WorkerContext:
 
 
 def _ingest(services: ServiceContext, data: bytes) -> uuid.UUID:
-    return ingest_track(services, data, TrackMetadata(tags=["t"])).track.id
+    return ingest_track(services, DEFAULT_CATALOGUE_ID, data, TrackMetadata(tags=["t"])).track.id
 
 
 def _row(worker: WorkerContext, track_id: uuid.UUID) -> Track:

@@ -31,3 +31,10 @@ class InvalidInputError(ServiceError):
 class UnavailableError(ServiceError):
     code = "unavailable"
     status = 503
+
+
+class QuotaExceededError(ServiceError):
+    """The catalogue is full: CATALOGUE_MAX_TRACKS or CATALOGUE_MAX_BYTES."""
+
+    code = "quota_exceeded"
+    status = 413

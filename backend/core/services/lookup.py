@@ -1,4 +1,8 @@
-"""Finding a row by the id in a URL; anything unknown (or not even a UUID) is "not found"."""
+"""Finding a row by the id in a URL; anything unknown (or not even a UUID) is "not found".
+
+A row of another catalogue is "not found" too, with the very same message, so a caller cannot tell
+another catalogue's id from one that does not exist.
+"""
 
 from __future__ import annotations
 
@@ -20,10 +24,10 @@ def parse_id(raw: str, what: str) -> uuid.UUID:
         raise NotFoundError(f"no {what} with id {excerpt(raw)}") from None
 
 
-def get_row(ctx: ServiceContext, model: type[Row], row_id: uuid.UUID, what: str) -> Row:
-    """Load a row by primary key or raise :class:`NotFoundError` naming the id."""
+def get_row(ctx: ServiceContext, model: type[Row], row_id: uuid.UUID, what: str, catalogue_id: uuid.UUID) -> Row:
+    """Load a row of the catalogue by primary key or raise :class:`NotFoundError` naming the id."""
     with ctx.db.session() as session:
         row = session.get(model, row_id)
-    if row is None:
+    if row is None or row.catalogue_id != catalogue_id:  # type: ignore[attr-defined]
         raise NotFoundError(f"no {what} with id '{row_id}'")
     return row

@@ -74,6 +74,8 @@ STALE_UPLOAD_SECONDS = 3600.0
 class ReconcileReport:
     collection: str
     missing_vectors: list[uuid.UUID] = field(default_factory=list)  # ready rows without a vector: re-embedded
+    # Vectors without their catalogue (written before catalogues existed): written again with it.
+    relabelled_vectors: list[uuid.UUID] = field(default_factory=list)
     orphan_vectors: list[uuid.UUID] = field(default_factory=list)  # vectors without a row: deleted
     not_sent: list[uuid.UUID] = field(default_factory=list)
     orphan_files: list[str] = field(default_factory=list)  # stored audio no row refers to: deleted
@@ -97,19 +99,33 @@ def orphan_media(ctx: ServiceContext) -> list[StoredFile]:
 
 
 def reconcile(ctx: ServiceContext, dry_run: bool = False, now: float | None = None) -> ReconcileReport:
-    """Repair the active collection (re-embed ready tracks without vectors, delete vectors without tracks)
-    and the media store (delete files no row refers to, and staging files of uploads that died)."""
+    """Repair the active collection (re-embed ready tracks without vectors, give vectors without their
+    catalogue the catalogue of their track, delete vectors without tracks) and the media store (delete
+    files no row refers to, and staging files of uploads that died)."""
     orphans = orphan_media(ctx)
     stale = ctx.media.stale_staging(STALE_UPLOAD_SECONDS, now)
     with ctx.db.session() as session:
         model = require_active_model(session)
         ready = set(work_items.ready_track_ids(session))
-        known = set(session.scalars(select(Track.id)))
+        catalogue_of = dict(session.execute(select(Track.id, Track.catalogue_id)).all())
+    if not dry_run:
+        ctx.vectors.ensure_collection(model.collection)  # with the catalogue index, on a server
     stored = ctx.vectors.point_ids(model.collection)
+    # Each catalogue's ready tracks against the points the engine finds under that catalogue.
+    unfiled: dict[uuid.UUID, list[uuid.UUID]] = {}
+    missing: list[uuid.UUID] = []
+    for catalogue_id in sorted(set(catalogue_of.values())):
+        in_catalogue = ctx.vectors.point_ids(model.collection, catalogue_id=catalogue_id)
+        for track_id in sorted(tid for tid in ready - in_catalogue if catalogue_of.get(tid) == catalogue_id):
+            if track_id in stored:
+                unfiled.setdefault(catalogue_id, []).append(track_id)
+            else:
+                missing.append(track_id)
     report = ReconcileReport(
         collection=model.collection,
-        missing_vectors=sorted(ready - stored),
-        orphan_vectors=sorted(stored - known),
+        missing_vectors=sorted(missing),
+        relabelled_vectors=sorted(tid for ids in unfiled.values() for tid in ids),
+        orphan_vectors=sorted(stored - set(catalogue_of)),
         orphan_files=[str(item.path.relative_to(ctx.media.root)) for item in orphans],
         stale_uploads=[str(path.relative_to(ctx.media.root)) for path in stale],
     )
@@ -121,10 +137,27 @@ def reconcile(ctx: ServiceContext, dry_run: bool = False, now: float | None = No
     for path in stale:
         path.unlink(missing_ok=True)
     ctx.vectors.delete(model.collection, report.orphan_vectors)
+    _refile(ctx, model.collection, report.relabelled_vectors)
     if report.missing_vectors:
         work_items.reset_tracks(ctx.db, report.missing_vectors)
         report.not_sent = [tid for tid in report.missing_vectors if not ctx.queue.embed_track(tid)]
     return report
+
+
+def _refile(ctx: ServiceContext, collection: str, track_ids: Sequence[uuid.UUID]) -> None:
+    """Write the points of ready tracks again with their catalogue: the stored embedding, and the
+    emotion, valence, arousal and tags of the row (which the active model wrote); nothing is re-embedded."""
+    if not track_ids:
+        return
+    embeddings = ctx.vectors.embeddings(collection, track_ids)
+    with ctx.db.session() as session:
+        tracks = list(session.scalars(select(Track).where(Track.id.in_(list(track_ids)))))
+    points = [
+        TrackPoint(t.id, t.catalogue_id, embeddings[t.id], t.emotion, t.valence, t.arousal, tuple(t.tags))
+        for t in tracks
+        if t.id in embeddings and t.emotion is not None and t.valence is not None and t.arousal is not None
+    ]
+    ctx.vectors.upsert(collection, points)
 
 
 # Embeds a batch of tracks (their stored audio) with the new model; the worker side provides it.
@@ -179,7 +212,10 @@ def reindex(
             with ctx.db.session() as session:
                 tracks = list(session.scalars(select(Track).where(Track.id.in_(chunk))))
             results = embed_tracks(tracks)
-            points = [TrackPoint.from_analysis(t.id, a, t.tags, t.artist) for t, a in zip(tracks, results, strict=True)]
+            points = [
+                TrackPoint.from_analysis(t.id, t.catalogue_id, a, t.tags, t.artist)
+                for t, a in zip(tracks, results, strict=True)
+            ]
             ctx.vectors.upsert(target.collection, points)
             analyses.update((track.id, analysis) for track, analysis in zip(tracks, results, strict=True))
             progress(len(tracks))

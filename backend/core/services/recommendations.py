@@ -24,18 +24,19 @@ def parse_request_id(raw: str) -> uuid.UUID:
 
 
 def create_recommendation_request(
-    ctx: ServiceContext, upload: BinaryIO | bytes, form: RecommendationForm
+    ctx: ServiceContext, catalogue_id: uuid.UUID, upload: BinaryIO | bytes, form: RecommendationForm
 ) -> tuple[RecommendationRequest, bool]:
     """Validate and store the speech clip, commit the request, enqueue it; return it and whether it was enqueued.
 
     As for tracks, the clip is staged and moved into the store only after its row is committed.
     """
-    require_ready_tracks(ctx, [*form.positive, *form.negative])
+    require_ready_tracks(ctx, catalogue_id, [*form.positive, *form.negative])
     with staged_upload(ctx.media, upload) as staged:
         accepted = accept_audio(
             staged.path, min_seconds=ctx.settings.min_audio_seconds, max_seconds=ctx.settings.max_speech_seconds
         )
         request = RecommendationRequest(
+            catalogue_id=catalogue_id,
             status=QUEUED,
             speech_sha256=staged.sha256,
             media_format=accepted.format,
@@ -59,12 +60,13 @@ def _delete_row(ctx: ServiceContext, request_id: uuid.UUID) -> None:
             session.commit()
 
 
-def get_request(ctx: ServiceContext, request_id: uuid.UUID) -> RecommendationRequest:
-    return get_row(ctx, RecommendationRequest, request_id, "recommendation request")
+def get_request(ctx: ServiceContext, catalogue_id: uuid.UUID, request_id: uuid.UUID) -> RecommendationRequest:
+    return get_row(ctx, RecommendationRequest, request_id, "recommendation request", catalogue_id)
 
 
 def wait_for_request(
     ctx: ServiceContext,
+    catalogue_id: uuid.UUID,
     request_id: uuid.UUID,
     wait_seconds: float,
     clock: Callable[[], float] = time.monotonic,
@@ -73,7 +75,7 @@ def wait_for_request(
     """Return the request once it is ready or failed, or as it is after ``wait_seconds``."""
     deadline = clock() + wait_seconds
     while True:
-        request = get_request(ctx, request_id)
+        request = get_request(ctx, catalogue_id, request_id)
         if request.status in FINISHED_STATUSES or clock() >= deadline:
             return request
         sleep(min(POLL_INTERVAL_SECONDS, max(0.0, deadline - clock())))

@@ -72,6 +72,7 @@ def explain(
 
 def find_tracks(
     ctx: ServiceContext,
+    catalogue_id: uuid.UUID,
     collection: str,
     query: VectorQuery,
     filters: TrackFilters,
@@ -80,15 +81,18 @@ def find_tracks(
     steering: Steering = NO_STEERING,
     steering_names: list[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Run the filtered (and steered) vector query and describe each hit from its (ready) row, best first."""
-    hits = ctx.vectors.search(collection, query, filters, limit, steering)
+    """Run the filtered (and steered) vector query in the catalogue and describe each hit from its (ready)
+    row, best first."""
+    hits = ctx.vectors.search(collection, query, filters, limit, steering, catalogue_id=catalogue_id)
     filter_names = applied_filters(filters)
     with ctx.db.session() as session:
         rows = {t.id: t for t in session.scalars(select(Track).where(Track.id.in_([h.track_id for h in hits])))}
     results = []
     for hit in hits:
         track = rows.get(hit.track_id)
-        if track is None or track.status != READY:  # a vector without its row: `s2m reconcile` removes it
+        if (
+            track is None or track.status != READY or track.catalogue_id != catalogue_id
+        ):  # a vector without its row: `s2m reconcile` removes it
             continue
         results.append(
             {
@@ -112,11 +116,11 @@ def active_model_version(ctx: ServiceContext) -> ModelVersion:
         return require_active_model(session)
 
 
-def search(ctx: ServiceContext, query: SearchQuery) -> list[dict[str, Any]]:
-    """Answer ``POST /v1/search`` synchronously against the active model's collection."""
+def search(ctx: ServiceContext, catalogue_id: uuid.UUID, query: SearchQuery) -> list[dict[str, Any]]:
+    """Answer ``POST /v1/search`` synchronously against the active model's collection, in the catalogue."""
     model = active_model_version(ctx)
     vector_query: VectorQuery
-    require_ready_tracks(ctx, [*query.positive, *query.negative])
+    require_ready_tracks(ctx, catalogue_id, [*query.positive, *query.negative])
     if query.mode == "emotion":
         assert query.emotion is not None
         vector_query = EmbeddingQuery(emotion_prototype(model, query.emotion))
@@ -129,11 +133,12 @@ def search(ctx: ServiceContext, query: SearchQuery) -> list[dict[str, Any]]:
     else:
         assert query.like_track is not None
         vector_query = LikeTrackQuery(query.like_track)
-        like = require_ready_track(ctx, query.like_track)
+        like = require_ready_track(ctx, catalogue_id, query.like_track)
         query_emotion = QueryEmotion(like.emotion, None, like.valence, like.arousal)
     try:
         return find_tracks(
             ctx,
+            catalogue_id,
             model.collection,
             vector_query,
             query.filters_only(),
@@ -146,9 +151,9 @@ def search(ctx: ServiceContext, query: SearchQuery) -> list[dict[str, Any]]:
         raise InvalidInputError(str(exc), code="track_not_ready") from None
 
 
-def require_ready_track(ctx: ServiceContext, track_id: uuid.UUID) -> Track:
-    """The track, which must be ready (404 when unknown, 422 ``track_not_ready`` otherwise)."""
-    track = get_row(ctx, Track, track_id, "track")
+def require_ready_track(ctx: ServiceContext, catalogue_id: uuid.UUID, track_id: uuid.UUID) -> Track:
+    """The track of the catalogue, which must be ready (404 when unknown, 422 ``track_not_ready`` otherwise)."""
+    track = get_row(ctx, Track, track_id, "track", catalogue_id)
     if track.status != READY:
         raise InvalidInputError(
             f"track '{track_id}' is {track.status}, not ready: it has no embedding yet", code="track_not_ready"
@@ -156,12 +161,17 @@ def require_ready_track(ctx: ServiceContext, track_id: uuid.UUID) -> Track:
     return track
 
 
-def require_ready_tracks(ctx: ServiceContext, track_ids: list[uuid.UUID]) -> None:
-    """Every one of the tracks must be ready (the first that is not is named)."""
+def require_ready_tracks(ctx: ServiceContext, catalogue_id: uuid.UUID, track_ids: list[uuid.UUID]) -> None:
+    """Every one of the tracks must be a ready track of the catalogue (the first that is not is named; another
+    catalogue's track is unknown, as one that does not exist)."""
     if not track_ids:
         return
     with ctx.db.session() as session:
-        statuses = dict(session.execute(select(Track.id, Track.status).where(Track.id.in_(track_ids))).all())
+        statuses = dict(
+            session.execute(
+                select(Track.id, Track.status).where(Track.id.in_(track_ids), Track.catalogue_id == catalogue_id)
+            ).all()
+        )
     for track_id in track_ids:
         if track_id not in statuses:
             raise InvalidInputError(f"no track with id '{track_id}'", code="unknown_track")

@@ -28,7 +28,9 @@ def chunk_count(duration_seconds: float, chunk_seconds: float) -> int:
     return max(1, math.ceil((duration_seconds - 1.0) / chunk_seconds))
 
 
-def create_timeline(ctx: ServiceContext, upload: BinaryIO | bytes, form: TimelineForm) -> tuple[Timeline, bool]:
+def create_timeline(
+    ctx: ServiceContext, catalogue_id: uuid.UUID, upload: BinaryIO | bytes, form: TimelineForm
+) -> tuple[Timeline, bool]:
     """Validate and store the recording, commit the timeline, enqueue its first chunk."""
     settings = ctx.settings
     with staged_upload(ctx.media, upload) as staged:
@@ -36,6 +38,7 @@ def create_timeline(ctx: ServiceContext, upload: BinaryIO | bytes, form: Timelin
             staged.path, min_seconds=settings.min_audio_seconds, max_seconds=settings.max_timeline_seconds
         )
         timeline = Timeline(
+            catalogue_id=catalogue_id,
             status=QUEUED,
             speech_sha256=staged.sha256,
             media_format=accepted.format,
@@ -70,12 +73,13 @@ def progress_percent(timeline: Timeline) -> float:
     return round(min(99.0, 100.0 * timeline.chunks_done / max(1, timeline.chunks_total)), 1)
 
 
-def get_timeline(ctx: ServiceContext, timeline_id: uuid.UUID) -> Timeline:
-    return get_row(ctx, Timeline, timeline_id, "timeline")
+def get_timeline(ctx: ServiceContext, catalogue_id: uuid.UUID, timeline_id: uuid.UUID) -> Timeline:
+    return get_row(ctx, Timeline, timeline_id, "timeline", catalogue_id)
 
 
 def wait_for_timeline(
     ctx: ServiceContext,
+    catalogue_id: uuid.UUID,
     timeline_id: uuid.UUID,
     wait_seconds: float,
     clock: Callable[[], float] = time.monotonic,
@@ -85,8 +89,10 @@ def wait_for_timeline(
     deadline = clock() + wait_seconds
     while clock() < deadline:
         with ctx.db.session() as session:  # only the status: the row's segments may be megabytes
-            status = session.scalar(select(Timeline.status).where(Timeline.id == timeline_id))
+            status = session.scalar(  # another catalogue's timeline is not waited for: it is not found
+                select(Timeline.status).where(Timeline.id == timeline_id, Timeline.catalogue_id == catalogue_id)
+            )
         if status is None or status in FINISHED_STATUSES:
             break
         sleep(min(POLL_INTERVAL_SECONDS * 5, max(0.0, deadline - clock())))
-    return get_timeline(ctx, timeline_id)
+    return get_timeline(ctx, catalogue_id, timeline_id)

@@ -10,14 +10,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import BinaryIO
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from backend.core.domain.filters import TrackListQuery, TrackMetadata
 from backend.core.domain.text import excerpt
 from backend.core.domain.work import QUEUED
 from backend.core.services.context import ServiceContext
-from backend.core.services.errors import InvalidInputError
+from backend.core.services.errors import InvalidInputError, QuotaExceededError
+from backend.core.services.keys import record
 from backend.core.services.lookup import get_row, parse_id
 from backend.core.services.model_versions import all_collections
 from backend.core.services.uploads import accept_audio, publish_or_undo, staged_upload
@@ -37,25 +38,51 @@ def parse_track_id(raw: str) -> uuid.UUID:
     return parse_id(raw, "track")
 
 
-def _find_by_sha(ctx: ServiceContext, sha256: str) -> Track | None:
+def _find_by_sha(ctx: ServiceContext, catalogue_id: uuid.UUID, sha256: str) -> Track | None:
     with ctx.db.session() as session:
-        return session.scalar(select(Track).where(Track.content_sha256 == sha256))
+        return session.scalar(select(Track).where(Track.catalogue_id == catalogue_id, Track.content_sha256 == sha256))
 
 
-def ingest_track(ctx: ServiceContext, upload: BinaryIO | bytes, metadata: TrackMetadata) -> IngestResult:
-    """Validate, store and register a track, then enqueue its embedding; the same audio is ingested once.
+def check_quota(ctx: ServiceContext, catalogue_id: uuid.UUID, size: int) -> None:
+    """Refuse a new track that would take the catalogue past CATALOGUE_MAX_TRACKS or CATALOGUE_MAX_BYTES."""
+    max_tracks, max_bytes = ctx.settings.catalogue_max_tracks, ctx.settings.catalogue_max_bytes
+    if not max_tracks and not max_bytes:
+        return
+    with ctx.db.session() as session:
+        count, stored = session.execute(
+            select(func.count(Track.id), func.coalesce(func.sum(Track.size_bytes), 0)).where(
+                Track.catalogue_id == catalogue_id
+            )
+        ).one()
+    if max_tracks and count + 1 > max_tracks:
+        raise QuotaExceededError(f"the catalogue holds {count} tracks, its limit (CATALOGUE_MAX_TRACKS)")
+    if max_bytes and stored + size > max_bytes:
+        raise QuotaExceededError(
+            f"the catalogue stores {stored} bytes; this file of {size} bytes would pass its limit of "
+            f"{max_bytes} bytes (CATALOGUE_MAX_BYTES)"
+        )
+
+
+def ingest_track(
+    ctx: ServiceContext, catalogue_id: uuid.UUID, upload: BinaryIO | bytes, metadata: TrackMetadata
+) -> IngestResult:
+    """Validate, store and register a track, then enqueue its embedding; the same audio is ingested once
+    per catalogue (the same file in two catalogues is two tracks).
 
     The upload is staged and checked, its row committed, and only then is the file moved into the
     store: a refusal or a failed commit leaves neither a row nor a file.
     """
     with staged_upload(ctx.media, upload) as staged:
-        existing = _find_by_sha(ctx, staged.sha256)
+        existing = _find_by_sha(ctx, catalogue_id, staged.sha256)
         if existing is not None:
             return IngestResult(existing, created=False, enqueued=False)
+        check_quota(ctx, catalogue_id, staged.size)
         accepted = accept_audio(
             staged.path, min_seconds=ctx.settings.min_audio_seconds, max_seconds=ctx.settings.max_track_seconds
         )
         track = Track(
+            catalogue_id=catalogue_id,
+            size_bytes=staged.size,
             status=QUEUED,
             title=metadata.title,
             artist=metadata.artist,
@@ -71,7 +98,7 @@ def ingest_track(ctx: ServiceContext, upload: BinaryIO | bytes, metadata: TrackM
                 session.commit()
             except IntegrityError:  # the same audio committed concurrently by another request
                 session.rollback()
-                existing = _find_by_sha(ctx, staged.sha256)
+                existing = _find_by_sha(ctx, catalogue_id, staged.sha256)
                 if existing is None:
                     raise
                 return IngestResult(existing, created=False, enqueued=False)
@@ -87,8 +114,8 @@ def _delete_row(ctx: ServiceContext, track_id: uuid.UUID) -> None:
             session.commit()
 
 
-def get_track(ctx: ServiceContext, track_id: uuid.UUID) -> Track:
-    return get_row(ctx, Track, track_id, "track")
+def get_track(ctx: ServiceContext, catalogue_id: uuid.UUID, track_id: uuid.UUID) -> Track:
+    return get_row(ctx, Track, track_id, "track", catalogue_id)
 
 
 def encode_cursor(track: Track) -> str:
@@ -110,9 +137,14 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         ) from None
 
 
-def list_tracks(ctx: ServiceContext, query: TrackListQuery) -> tuple[list[Track], str | None]:
-    """Return one page of tracks in ingest order and the cursor of the next page (None at the end)."""
-    statement = select(Track).order_by(Track.created_at, Track.id).limit(query.limit + 1)
+def list_tracks(ctx: ServiceContext, catalogue_id: uuid.UUID, query: TrackListQuery) -> tuple[list[Track], str | None]:
+    """Return one page of the catalogue's tracks in ingest order and the cursor of the next page (None at the end)."""
+    statement = (
+        select(Track)
+        .where(Track.catalogue_id == catalogue_id)
+        .order_by(Track.created_at, Track.id)
+        .limit(query.limit + 1)
+    )
     if query.emotion:
         statement = statement.where(Track.emotion == query.emotion)
     if query.status:
@@ -132,12 +164,20 @@ def list_tracks(ctx: ServiceContext, query: TrackListQuery) -> tuple[list[Track]
     return page, encode_cursor(page[-1])
 
 
-def delete_track(ctx: ServiceContext, track_id: uuid.UUID) -> None:
-    """Remove the track's vectors (every model version), then its row, then its stored audio."""
-    track = get_track(ctx, track_id)
+def delete_track(ctx: ServiceContext, catalogue_id: uuid.UUID, track_id: uuid.UUID, actor: str) -> None:
+    """Remove the track's vectors (every model version), then its row (noting who did it in the audit
+    log), then its stored audio unless a track of another catalogue holds the same file."""
+    track = get_track(ctx, catalogue_id, track_id)
     with ctx.db.session() as session:
         collections = all_collections(session)
     for collection in collections:
-        ctx.vectors.delete(collection, [track_id])
-    _delete_row(ctx, track_id)
-    ctx.media.delete(MEDIA_KIND, track.content_sha256)
+        ctx.vectors.delete(collection, [track_id], catalogue_id=catalogue_id)
+    with ctx.db.session() as session:
+        row = session.get(Track, track_id)
+        if row is not None:
+            session.delete(row)
+            record(session, actor, "track.delete", catalogue_id, str(track_id))
+            session.commit()
+        shared = session.scalar(select(Track.id).where(Track.content_sha256 == track.content_sha256).limit(1))
+    if shared is None:
+        ctx.media.delete(MEDIA_KIND, track.content_sha256)

@@ -1,4 +1,5 @@
-"""Database rows: tracks (with tags), recommendation requests, timelines, emotion labels, model versions.
+"""Database rows: catalogues and their API keys, tracks (with tags), recommendation requests, timelines,
+emotion labels, model versions, the audit log.
 
 Rows hold data only; they never talk to Qdrant, the broker or the file store.
 """
@@ -9,7 +10,20 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, CheckConstraint, DateTime, Float, ForeignKey, Integer, MetaData, String, Text, Uuid
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from backend.core.domain.work import WORK_STATUSES
@@ -31,6 +45,54 @@ def utcnow() -> datetime:
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map: ClassVar = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+# The catalogue that rows of an install from before catalogues existed were moved into (migration 0003).
+DEFAULT_CATALOGUE_ID = uuid.UUID("00000000-0000-0000-0000-000000000001")
+DEFAULT_CATALOGUE_NAME = "default"
+
+
+class Catalogue(Base):
+    """One owner's tracks and requests (a tenant): nothing of one catalogue is visible from another."""
+
+    __tablename__ = "catalogues"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ApiKey(Base):
+    """A client's key: only its SHA-256 is stored; it belongs to one catalogue and carries scopes."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    catalogue_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("catalogues.id"), index=True)
+    key_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    # The key's first characters, so people can tell their keys apart in `s2m keys list`.
+    prefix: Mapped[str] = mapped_column(String(16))
+    scopes: Mapped[list[Any]]
+    # Requests per period for this key ("60/minute"); None: the configured default.
+    rate_limit: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    catalogue: Mapped[Catalogue] = relationship(lazy="joined")
+
+
+class AuditEvent(Base):
+    """Who did what when: key creation and revocation, deletes."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    # "key:<id>" for a request made with a key, "cli" for the command line.
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    catalogue_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+    target: Mapped[str] = mapped_column(String(64))
 
 
 class EmotionLabel(Base):
@@ -112,16 +174,24 @@ class _Work:
 
 
 class Track(_Work, Base):
-    """A catalogue track: its stored audio, metadata and the emotion analysis of the active model."""
+    """A catalogue track: its stored audio, metadata and the emotion analysis of the active model.
+
+    The same audio is one track per catalogue: the content hash is unique within a catalogue only.
+    """
 
     __tablename__ = "tracks"
-    __table_args__ = (CheckConstraint(_STATUS_CHECK, name="status"),)
+    __table_args__ = (
+        CheckConstraint(_STATUS_CHECK, name="status"),
+        UniqueConstraint("catalogue_id", "content_sha256"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    catalogue_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("catalogues.id"), index=True)
+    size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     title: Mapped[str | None] = mapped_column(String(500))
     artist: Mapped[str | None] = mapped_column(String(500))
     external_id: Mapped[str | None] = mapped_column(String(500), index=True)
-    content_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    content_sha256: Mapped[str] = mapped_column(String(64), index=True)
     emotion: Mapped[str | None] = mapped_column(ForeignKey("emotion_labels.name"), index=True)
     probabilities: Mapped[dict[str, Any] | None]
     valence: Mapped[float | None] = mapped_column(Float)
@@ -153,6 +223,7 @@ class RecommendationRequest(_Work, Base):
     __table_args__ = (CheckConstraint(_STATUS_CHECK, name="status"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    catalogue_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("catalogues.id"), index=True)
     speech_sha256: Mapped[str] = mapped_column(String(64), index=True)
     transcript: Mapped[str | None] = mapped_column(Text)
     # Validated filters (backend.core.domain.filters.TrackFilters) and the number of results wanted.
@@ -174,6 +245,7 @@ class Timeline(_Work, Base):
     __table_args__ = (CheckConstraint(_STATUS_CHECK, name="status"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    catalogue_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("catalogues.id"), index=True)
     speech_sha256: Mapped[str] = mapped_column(String(64), index=True)
     transcript: Mapped[str | None] = mapped_column(Text)
     # Validated filters (backend.core.domain.filters.TrackFilters) and the timeline options

@@ -11,12 +11,13 @@ from flask import Flask
 from backend.core.domain.filters import TrackListQuery
 from backend.core.services.errors import InvalidInputError
 from backend.core.services.tracks import decode_cursor, encode_cursor, list_tracks
-from backend.core.storage.models import Track
+from backend.core.storage.models import DEFAULT_CATALOGUE_ID, Track
 
 
 def _track(created_at: datetime, status: str = "queued") -> Track:
     return Track(
         id=uuid.uuid4(),
+        catalogue_id=DEFAULT_CATALOGUE_ID,
         status=status,
         content_sha256=uuid.uuid4().hex * 2,
         media_format="WAV",
@@ -51,14 +52,14 @@ def test_pages_cover_every_track_once_in_ingest_order(app: Flask) -> None:
 
     seen, cursor, pages = [], None, 0
     while True:
-        page, cursor = list_tracks(context, TrackListQuery(limit=3, cursor=cursor))
+        page, cursor = list_tracks(context, DEFAULT_CATALOGUE_ID, TrackListQuery(limit=3, cursor=cursor))
         seen += [t.id for t in page]
         pages += 1
         if cursor is None:
             break
     assert seen == expected and pages == 3
 
-    ready, cursor = list_tracks(context, TrackListQuery(limit=2, status="ready"))
+    ready, cursor = list_tracks(context, DEFAULT_CATALOGUE_ID, TrackListQuery(limit=2, status="ready"))
     assert [t.id for t in ready] == [i for i in expected if i in {t.id for t in tracks if t.status == "ready"}][:2]
-    rest, end = list_tracks(context, TrackListQuery(limit=2, status="ready", cursor=cursor))
+    rest, end = list_tracks(context, DEFAULT_CATALOGUE_ID, TrackListQuery(limit=2, status="ready", cursor=cursor))
     assert end is None and [t.status for t in rest] == ["ready"]

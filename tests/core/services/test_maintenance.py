@@ -27,7 +27,9 @@ def test_reconcile_repairs_missing_and_orphan_vectors(fault_stack: Stack) -> Non
     collection = stack.active_collection()
     stack.context.vectors.delete(collection, [uuid.UUID(track["id"])])
     orphan = uuid.uuid4()
-    stack.context.vectors.upsert(collection, [TrackPoint(orphan, [1.0] + [0.0] * 63, "sad", 0.2, 0.3, ())])
+    stack.context.vectors.upsert(
+        collection, [TrackPoint(orphan, uuid.uuid4(), [1.0] + [0.0] * 63, "sad", 0.2, 0.3, ())]
+    )
 
     dry = run_cli(stack.settings, "reconcile", "--dry-run")
     assert dry.returncode == 0, dry.stderr
@@ -41,6 +43,32 @@ def test_reconcile_repairs_missing_and_orphan_vectors(fault_stack: Stack) -> Non
     assert stack.wait_track(track["id"])["status"] == "ready"
     again = run_cli(stack.settings, "reconcile", "--dry-run")
     assert "would re-embed 0 track(s)" in again.stdout and "would delete 0 vector(s)" in again.stdout
+
+
+def test_reconcile_files_a_vector_under_its_tracks_catalogue(fault_stack: Stack) -> None:
+    """A vector without its track's catalogue (as written before catalogues existed) is found by no
+    query of that catalogue; reconcile gives it the catalogue, without re-embedding."""
+    stack = fault_stack
+    track = _ready_track(stack, music_wav("dark", 62), "filed elsewhere")
+    track_id = uuid.UUID(track["id"])
+    collection = stack.active_collection()
+    embedding = stack.context.vectors.embeddings(collection, [track_id])[track_id]
+    with stack.context.db.session() as session:
+        catalogue_id = session.get(Track, track_id).catalogue_id
+    stray = TrackPoint(track_id, uuid.uuid4(), embedding, track["emotion"], track["valence"], track["arousal"], ())
+    stack.context.vectors.upsert(collection, [stray])
+    assert track_id not in stack.context.vectors.point_ids(collection, catalogue_id=catalogue_id)
+    like = {"like_track": track["id"], "limit": 100}
+    assert stack.http.post(stack.url("/v1/search"), json=like).json()["error"]["code"] == "track_not_ready"
+
+    dry = run_cli(stack.settings, "reconcile", "--dry-run")
+    assert "would file 1 vector(s) under their track's catalogue" in dry.stdout, dry.stdout
+    assert "would re-embed 0 track(s)" in dry.stdout
+    done = run_cli(stack.settings, "reconcile")
+    assert done.returncode == 0, done.stderr
+    assert track_id in stack.context.vectors.point_ids(collection, catalogue_id=catalogue_id)
+    assert stack.context.vectors.embeddings(collection, [track_id])[track_id] == embedding
+    assert stack.http.post(stack.url("/v1/search"), json=like).status_code == 200
 
 
 def test_reindex_fills_a_new_collection_then_switches(fault_stack: Stack, tmp_path: Path) -> None:

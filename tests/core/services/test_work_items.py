@@ -10,7 +10,7 @@ from flask import Flask
 from backend.core.domain.analysis import ClipAnalysis
 from backend.core.services import work_items
 from backend.core.storage.db import Database
-from backend.core.storage.models import Track
+from backend.core.storage.models import DEFAULT_CATALOGUE_ID, Track
 
 
 def _add(
@@ -18,6 +18,7 @@ def _add(
 ) -> uuid.UUID:
     moment = datetime.now(UTC) - timedelta(seconds=age_seconds)
     track = Track(
+        catalogue_id=DEFAULT_CATALOGUE_ID,
         status=status,
         attempts=attempts,
         content_sha256=uuid.uuid4().hex * 2,

@@ -11,7 +11,15 @@ import pytest
 from qdrant_client import models as qm
 
 from backend.core.domain.filters import TrackFilters
-from backend.core.storage.vectors import EMBEDDING_SIZE, PointQuery, TrackPoint, VectorStore, build_filter
+from backend.core.storage.vectors import (
+    EMBEDDING_SIZE,
+    LikeTrackQuery,
+    PointQuery,
+    TrackPoint,
+    UnknownPointError,
+    VectorStore,
+    build_filter,
+)
 
 
 def test_no_filter_is_none() -> None:
@@ -50,6 +58,7 @@ def store(tmp_path: Path) -> Iterator[VectorStore]:
     store.close()
 
 
+CATALOGUE = uuid.uuid4()
 POINTS = {
     "sad-rain": ("sad", 0.2, 0.3, ("rain",)),
     "sad-night": ("sad", 0.25, 0.35, ("night",)),
@@ -59,7 +68,7 @@ POINTS = {
 
 
 def _ids(store: VectorStore, filters: TrackFilters, names: dict[uuid.UUID, str]) -> set[str]:
-    hits = store.search("tracks__filters", PointQuery(0.5, 0.5), filters, limit=10)
+    hits = store.search("tracks__filters", PointQuery(0.5, 0.5), filters, limit=10, catalogue_id=CATALOGUE)
     return {names[hit.track_id] for hit in hits}
 
 
@@ -80,7 +89,7 @@ def test_the_filter_selects_inside_the_vector_query(store: VectorStore, filters:
     store.upsert(
         "tracks__filters",
         [
-            TrackPoint(ids[name], [1.0] + [0.0] * (EMBEDDING_SIZE - 1), emotion, valence, arousal, tags)
+            TrackPoint(ids[name], CATALOGUE, [1.0] + [0.0] * (EMBEDDING_SIZE - 1), emotion, valence, arousal, tags)
             for name, (emotion, valence, arousal, tags) in POINTS.items()
         ],
     )
@@ -88,3 +97,32 @@ def test_the_filter_selects_inside_the_vector_query(store: VectorStore, filters:
         filters = {**filters, "exclude": [ids[name] for name in filters["exclude"]]}
     names = {track_id: name for name, track_id in ids.items()}
     assert _ids(store, TrackFilters.model_validate(filters), names) == expected
+
+
+def test_the_catalogue_is_the_first_condition() -> None:
+    catalogue = uuid.uuid4()
+    built = build_filter(TrackFilters(emotions=["sad"]), catalogue)
+    assert built is not None
+    assert built.must == [
+        qm.FieldCondition(key="catalogue_id", match=qm.MatchAny(any=[str(catalogue)])),
+        qm.FieldCondition(key="emotion", match=qm.MatchAny(any=["sad"])),
+    ]
+
+
+def test_another_catalogues_points_are_never_found_listed_liked_or_deleted(store: VectorStore) -> None:
+    ours, theirs = uuid.uuid4(), uuid.uuid4()
+    mine, other = uuid.uuid4(), uuid.uuid4()
+    vector = [1.0] + [0.0] * (EMBEDDING_SIZE - 1)
+    store.upsert(
+        "tracks__filters",
+        [TrackPoint(mine, ours, vector, "sad", 0.2, 0.3), TrackPoint(other, theirs, vector, "sad", 0.2, 0.3)],
+    )
+    hits = store.search("tracks__filters", PointQuery(0.2, 0.3), TrackFilters(), limit=10, catalogue_id=ours)
+    assert [hit.track_id for hit in hits] == [mine]
+    assert store.point_ids("tracks__filters", catalogue_id=ours) == {mine}
+    with pytest.raises(UnknownPointError):  # their track is no "like" reference for us
+        store.search("tracks__filters", LikeTrackQuery(other), TrackFilters(), limit=10, catalogue_id=ours)
+    store.delete("tracks__filters", [other], catalogue_id=ours)  # not ours to delete: nothing happens
+    assert store.point_ids("tracks__filters") == {mine, other}
+    store.delete("tracks__filters", [other], catalogue_id=theirs)
+    assert store.point_ids("tracks__filters") == {mine}

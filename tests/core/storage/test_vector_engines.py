@@ -8,6 +8,7 @@ query type and every filter on the same points.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import uuid
 from collections.abc import Iterator
@@ -32,6 +33,7 @@ COLLECTION = "tracks__congruence"
 EMOTIONS = ("sad", "calm", "happy", "angry", "tender")
 TAGS = ("rain", "night", "piano", "drums", "strings")
 ENGINES = ("qdrant-edge", "qdrant-client")
+CATALOGUE = uuid.UUID(int=17)
 
 
 def make_store(engine: str, folder: Path) -> VectorStore:
@@ -45,6 +47,7 @@ def random_points(count: int, seed: int = 7) -> list[TrackPoint]:
     return [
         TrackPoint(
             uuid.UUID(int=rng.getrandbits(128)),
+            CATALOGUE,
             [rng.gauss(0, 1) for _ in range(EMBEDDING_SIZE)],
             rng.choice(EMOTIONS),
             round(rng.random(), 4),
@@ -121,7 +124,10 @@ def test_every_query_and_filter_gives_the_same_ranking_on_both_engines(
     both: dict[str, VectorStore], query_name: str, filter_name: str
 ) -> None:
     filters = TrackFilters.model_validate(FILTERS[filter_name])
-    answers = {engine: store.search(COLLECTION, QUERIES[query_name], filters, 25) for engine, store in both.items()}
+    answers = {
+        engine: store.search(COLLECTION, QUERIES[query_name], filters, 25, catalogue_id=CATALOGUE)
+        for engine, store in both.items()
+    }
     edge, reference = answers["qdrant-edge"], answers["qdrant-client"]
     assert [h.track_id for h in edge] == [h.track_id for h in reference]
     assert [h.score for h in edge] == pytest.approx([h.score for h in reference], abs=1e-4)
@@ -149,15 +155,18 @@ def test_counts_ids_and_embeddings_agree(both: dict[str, VectorStore]) -> None:
 
 
 def test_a_point_written_again_is_found_by_its_new_payload(store: VectorStore) -> None:
-    first = TrackPoint(uuid.uuid4(), [1.0] + [0.0] * (EMBEDDING_SIZE - 1), "sad", 0.2, 0.2, ("rain",))
+    first = TrackPoint(uuid.uuid4(), CATALOGUE, [1.0] + [0.0] * (EMBEDDING_SIZE - 1), "sad", 0.2, 0.2, ("rain",))
     store.upsert(COLLECTION, [first, *POINTS[:20]])
-    moved = TrackPoint(first.track_id, first.embedding, "happy", 0.9, 0.9, ("sun",))
+    moved = TrackPoint(first.track_id, CATALOGUE, first.embedding, "happy", 0.9, 0.9, ("sun",))
     store.upsert(COLLECTION, [moved])
     assert store.count(COLLECTION) == 21
-    found = store.search(COLLECTION, PointQuery(0.9, 0.9), TrackFilters(emotions=["happy"], tags=["sun"]), 5)
+    found = store.search(
+        COLLECTION, PointQuery(0.9, 0.9), TrackFilters(emotions=["happy"], tags=["sun"]), 5, catalogue_id=CATALOGUE
+    )
     assert [h.track_id for h in found] == [first.track_id]
     assert found[0].score == pytest.approx(1.0)
     assert found[0].payload == {
+        "catalogue_id": str(CATALOGUE),
         "emotion": "happy",
         "valence": 0.9,
         "arousal": 0.9,
@@ -165,7 +174,9 @@ def test_a_point_written_again_is_found_by_its_new_payload(store: VectorStore) -
         "artist_key": f"track:{first.track_id}",
     }
     old_filter = TrackFilters(emotions=["sad"], tags=["rain"])
-    assert first.track_id not in {h.track_id for h in store.search(COLLECTION, PointQuery(0.2, 0.2), old_filter, 50)}
+    assert first.track_id not in {
+        h.track_id for h in store.search(COLLECTION, PointQuery(0.2, 0.2), old_filter, 50, catalogue_id=CATALOGUE)
+    }
 
 
 def test_deleted_points_are_gone_from_every_operation(store: VectorStore) -> None:
@@ -175,14 +186,14 @@ def test_deleted_points_are_gone_from_every_operation(store: VectorStore) -> Non
     assert store.count(COLLECTION) == 20
     assert store.point_ids(COLLECTION) == {p.track_id for p in POINTS[10:30]}
     assert store.embeddings(COLLECTION, gone) == {}
-    hits = store.search(COLLECTION, EmbeddingQuery(POINTS[0].embedding), TrackFilters(), 50)
+    hits = store.search(COLLECTION, EmbeddingQuery(POINTS[0].embedding), TrackFilters(), 50, catalogue_id=CATALOGUE)
     assert len(hits) == 20 and not {h.track_id for h in hits} & set(gone)
 
 
 def test_like_a_track_without_a_vector_is_refused(store: VectorStore) -> None:
     store.upsert(COLLECTION, POINTS[:5])
     with pytest.raises(UnknownPointError):
-        store.search(COLLECTION, LikeTrackQuery(uuid.uuid4()), TrackFilters(), 5)
+        store.search(COLLECTION, LikeTrackQuery(uuid.uuid4()), TrackFilters(), 5, catalogue_id=CATALOGUE)
 
 
 def test_a_collection_that_does_not_exist_is_empty(store: VectorStore) -> None:
@@ -190,7 +201,7 @@ def test_a_collection_that_does_not_exist_is_empty(store: VectorStore) -> None:
     assert store.count("tracks__none") == 0
     assert store.point_ids("tracks__none") == set()
     assert store.embeddings("tracks__none", [uuid.uuid4()]) == {}
-    assert store.search("tracks__none", PointQuery(0.5, 0.5), TrackFilters(), 5) == []
+    assert store.search("tracks__none", PointQuery(0.5, 0.5), TrackFilters(), 5, catalogue_id=CATALOGUE) == []
     store.delete("tracks__none", [uuid.uuid4()])  # nothing to delete is fine
 
 
@@ -216,7 +227,7 @@ def test_the_alias_follows_the_switch_over(store: VectorStore) -> None:
 
 ARTISTS = ("Ada", "Bo", "Cy", None)
 STEERED_POINTS = [
-    TrackPoint(p.track_id, p.embedding, p.emotion, p.valence, p.arousal, p.tags, ARTISTS[i % len(ARTISTS)])
+    TrackPoint(p.track_id, CATALOGUE, p.embedding, p.emotion, p.valence, p.arousal, p.tags, ARTISTS[i % len(ARTISTS)])
     for i, p in enumerate(random_points(200, seed=11))
 ]
 STEERINGS = {
@@ -253,7 +264,7 @@ def test_steering_gives_the_same_ranking_on_both_engines(
     steering = STEERINGS[steering_name]
     filters = TrackFilters(valence_min=0.1)
     answers = {
-        engine: store.search(COLLECTION, STEERED_QUERIES[query_name], filters, 12, steering)
+        engine: store.search(COLLECTION, STEERED_QUERIES[query_name], filters, 12, steering, catalogue_id=CATALOGUE)
         for engine, store in steered.items()
     }
     edge, reference = answers["qdrant-edge"], answers["qdrant-client"]
@@ -272,8 +283,8 @@ def test_diversity_spreads_the_results_on_both_engines(steered: dict[str, Vector
     vectors = {p.track_id: np.asarray(p.embedding) / np.linalg.norm(p.embedding) for p in STEERED_POINTS}
     query = STEERED_QUERIES["embedding"]
     for engine, store in steered.items():
-        plain = store.search(COLLECTION, query, TrackFilters(), 8)
-        varied = store.search(COLLECTION, query, TrackFilters(), 8, Steering(diversity=0.8))
+        plain = store.search(COLLECTION, query, TrackFilters(), 8, catalogue_id=CATALOGUE)
+        varied = store.search(COLLECTION, query, TrackFilters(), 8, Steering(diversity=0.8), catalogue_id=CATALOGUE)
 
         def spread(hits: list) -> float:
             chosen = np.stack([vectors[h.track_id] for h in hits])
@@ -287,4 +298,21 @@ def test_diversity_spreads_the_results_on_both_engines(steered: dict[str, Vector
 def test_steering_by_a_track_without_a_vector_is_refused(store: VectorStore) -> None:
     store.upsert(COLLECTION, POINTS[:5])
     with pytest.raises(UnknownPointError):
-        store.search(COLLECTION, PointQuery(0.5, 0.5), TrackFilters(), 3, Steering(positive=(uuid.uuid4(),)))
+        steer = Steering(positive=(uuid.uuid4(),))
+        store.search(COLLECTION, PointQuery(0.5, 0.5), TrackFilters(), 3, steer, catalogue_id=CATALOGUE)
+
+
+def test_a_catalogue_sees_searches_likes_and_deletes_only_its_own_points(store: VectorStore) -> None:
+    theirs_catalogue = uuid.UUID(int=18)
+    ours, theirs = POINTS[:20], [dataclasses.replace(p, catalogue_id=theirs_catalogue) for p in POINTS[20:40]]
+    store.upsert(COLLECTION, [*ours, *theirs])
+    mine = {p.track_id for p in ours}
+    for query in (PointQuery(0.5, 0.5), EmbeddingQuery(POINTS[0].embedding), LikeTrackQuery(ours[0].track_id)):
+        hits = store.search(COLLECTION, query, TrackFilters(), 100, catalogue_id=CATALOGUE)
+        assert {h.track_id for h in hits} <= mine and len(hits) >= len(mine) - 1
+    with pytest.raises(UnknownPointError):  # their point is no reference for our search
+        store.search(COLLECTION, LikeTrackQuery(theirs[0].track_id), TrackFilters(), 5, catalogue_id=CATALOGUE)
+    assert store.point_ids(COLLECTION, catalogue_id=CATALOGUE) == mine
+    store.delete(COLLECTION, [theirs[0].track_id, ours[0].track_id], catalogue_id=CATALOGUE)
+    assert theirs[0].track_id in store.point_ids(COLLECTION)  # not ours to delete
+    assert ours[0].track_id not in store.point_ids(COLLECTION)

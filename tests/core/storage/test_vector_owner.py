@@ -21,7 +21,7 @@ from backend.core.storage.vectors import EMOTION_VECTOR, VA_VECTOR, PointQuery, 
 from backend.core.storage.vectors.owner import socket_address
 from backend.core.storage.vectors.qdrant_server import QdrantClientEngine
 from s2m.cli import main as cli
-from tests.core.storage.test_vector_engines import random_points
+from tests.core.storage.test_vector_engines import CATALOGUE, random_points
 from tests.support.stack import REPO_ROOT
 
 OWNER_SCRIPT = textwrap.dedent("""
@@ -31,7 +31,7 @@ OWNER_SCRIPT = textwrap.dedent("""
     store = VectorStore(path=Path(sys.argv[1]))
     assert store.own()
     store.ensure_collection("tracks__owned")
-    store.upsert("tracks__owned", [TrackPoint(uuid.uuid4(), [1.0] + [0.0] * 63, "sad", 0.2, 0.3, ())])
+    store.upsert("tracks__owned", [TrackPoint(uuid.uuid4(), uuid.uuid4(), [1.0] + [0.0] * 63, "sad", 0.2, 0.3, ())])
     print("owning", flush=True)
     sys.stdin.read()
 """)
@@ -54,7 +54,8 @@ def test_another_process_works_through_the_owner_and_takes_over_when_it_dies(tmp
     owner = _start_owner(tmp_path)
     store = VectorStore(path=tmp_path, lock_timeout=20)
     try:
-        store.upsert("tracks__owned", [TrackPoint(uuid.uuid4(), [0.0, 1.0] + [0.0] * 62, "calm", 0.5, 0.5, ())])
+        point = TrackPoint(uuid.uuid4(), CATALOGUE, [0.0, 1.0] + [0.0] * 62, "calm", 0.5, 0.5, ())
+        store.upsert("tracks__owned", [point])
         assert store.count("tracks__owned") == 2
         assert not store.engine.owns()  # it asked the owner
         os.kill(owner.pid, signal.SIGKILL)  # no clean shutdown at all
@@ -62,7 +63,8 @@ def test_another_process_works_through_the_owner_and_takes_over_when_it_dies(tmp
         # The next call finds nobody listening, takes the folder over, and sees everything written.
         assert store.count("tracks__owned") == 2
         assert store.engine.owns()
-        hits = store.search("tracks__owned", PointQuery(0.5, 0.5), TrackFilters(emotions=["calm"]), 5)
+        calm = TrackFilters(emotions=["calm"])
+        hits = store.search("tracks__owned", PointQuery(0.5, 0.5), calm, 5, catalogue_id=CATALOGUE)
         assert [h.payload["emotion"] for h in hits] == ["calm"]
     finally:
         if owner.poll() is None:
@@ -116,14 +118,14 @@ def test_an_old_local_mode_folder_is_converted_on_first_open_with_nothing_lost(t
     _write_local_mode_folder(folder, points)
     reference = VectorStore(engine=QdrantClientEngine.for_local_folder(str(folder)))
     query, filters = PointQuery(0.4, 0.6), TrackFilters(emotions=["sad", "calm", "happy"])
-    expected = reference.search("tracks__old-model", query, filters, 30)
+    expected = reference.search("tracks__old-model", query, filters, 30, catalogue_id=CATALOGUE)
     reference.close()
 
     store = VectorStore(path=folder)
     assert store.upgrade() == {"tracks__old-model": 120, "tracks__older": 7}
     assert store.count("tracks__old-model") == 120 and store.count("tracks__older") == 7
     assert store.point_ids("tracks__old-model") == {p.track_id for p in points}
-    found = store.search("tracks__old-model", query, filters, 30)
+    found = store.search("tracks__old-model", query, filters, 30, catalogue_id=CATALOGUE)
     assert [h.track_id for h in found] == [h.track_id for h in expected]
     assert [h.payload for h in found] == [h.payload for h in expected]
     assert {h.payload["extra"] for h in found} <= set(range(120))

@@ -16,16 +16,63 @@ const EMOTION_COLOURS = {
 const $ = (selector) => document.querySelector(selector);
 const state = { emotions: [], recorder: null, catalogue: { emotion: "", cursor: null } };
 
+// ---- API key -----------------------------------------------------------------------------------
+
+// The key stays in this browser's storage; a link from `s2m demo` carries it in the fragment (#key=...),
+// which browsers never send to a server, and the page removes it from the address bar at once.
+const KEY_STORAGE = "s2m-api-key";
+
+function takeKeyFromLink() {
+  const found = new URLSearchParams(location.hash.slice(1)).get("key");
+  if (found) {
+    localStorage.setItem(KEY_STORAGE, found);
+    history.replaceState(null, "", location.pathname + location.search);
+  }
+}
+
+function apiKey() {
+  return localStorage.getItem(KEY_STORAGE) || "";
+}
+
+function askForKey(message) {
+  $("#sign-in").hidden = false;
+  $("#sign-out").hidden = true;
+  setStatus(message, true);
+}
+
+function signIn(event) {
+  event.preventDefault();
+  const key = $("#api-key").value.trim();
+  if (!key) return;
+  localStorage.setItem(KEY_STORAGE, key);
+  location.reload();
+}
+
+function signOut() {
+  localStorage.removeItem(KEY_STORAGE);
+  location.reload();
+}
+
 // ---- API -------------------------------------------------------------------------------------
 
 async function api(path, options = {}) {
-  const response = await fetch(path, options);
+  const headers = new Headers(options.headers || {});
+  if (apiKey()) headers.set("Authorization", `Bearer ${apiKey()}`);
+  const response = await fetch(path, { ...options, headers });
   const body = response.status === 204 ? null : await response.json().catch(() => null);
   if (!response.ok) {
     const error = body && body.error;
+    if (response.status === 401) askForKey("Enter an API key (`s2m keys create`) to use this page.");
     throw new Error(error ? `${error.message} (${error.code})` : `HTTP ${response.status} from ${path}`);
   }
   return body;
+}
+
+// Stored audio needs the key too, which an <audio src> cannot send: fetch it, then play it from memory.
+async function audioBlobUrl(path) {
+  const response = await fetch(path, { headers: { Authorization: `Bearer ${apiKey()}` } });
+  if (!response.ok) throw new Error(`HTTP ${response.status} from ${path}`);
+  return URL.createObjectURL(await response.blob());
 }
 
 function setStatus(text, isError = false) {
@@ -172,11 +219,30 @@ function emotionBadge(label) {
 }
 
 function audioPlayer(url) {
+  const box = document.createElement("span");
+  box.className = "player";
   const player = document.createElement("audio");
   player.controls = true;
-  player.preload = "none";
-  player.src = url;
-  return player;
+  player.hidden = true;
+  player.dataset.audioUrl = url;
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "play";
+  button.textContent = "\u25B6 Play";
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      player.src = await audioBlobUrl(url);
+      player.hidden = false;
+      button.hidden = true;
+      await player.play().catch(() => {});  // autoplay may be refused; the controls are there
+    } catch (error) {
+      button.disabled = false;
+      setStatus(`Cannot load the audio: ${error.message}`, true);
+    }
+  });
+  box.append(button, player);
+  return box;
 }
 
 function showAnswer(answer) {
@@ -439,6 +505,15 @@ function showView(id) {
 }
 
 async function start() {
+  takeKeyFromLink();
+  $("#sign-in").addEventListener("submit", signIn);
+  $("#sign-out").addEventListener("click", signOut);
+  if (!apiKey()) {
+    askForKey("Enter an API key (`s2m keys create`) to use this page.");
+    document.body.dataset.ready = "true";
+    return;
+  }
+  $("#sign-out").hidden = false;
   document.querySelectorAll(".tab").forEach((tab) => tab.addEventListener("click", () => showView(tab.dataset.view)));
   $("#record").addEventListener("click", toggleRecording);
   $("#file").addEventListener("change", uploadChosenFile);
@@ -449,6 +524,10 @@ async function start() {
   try {
     state.emotions = (await api("/v1/emotions")).emotions;
   } catch (error) {
+    if (!$("#sign-in").hidden) {
+      document.body.dataset.ready = "true";
+      return;
+    }
     setStatus(`Cannot reach the API: ${error.message}`, true);
   }
   const boxes = state.emotions.filter((e) => e.music).map((emotion) => {

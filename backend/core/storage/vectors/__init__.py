@@ -26,6 +26,7 @@ from backend.core.storage.vectors.points import (
     EMOTION_VECTOR,
     NO_STEERING,
     VA_VECTOR,
+    Conditions,
     EmbeddingQuery,
     HasId,
     Hit,
@@ -37,6 +38,7 @@ from backend.core.storage.vectors.points import (
     VectorQuery,
     collection_name,
     filter_conditions,
+    in_catalogue,
 )
 from backend.core.storage.vectors.qdrant_server import TRANSIENT_ERRORS as SERVER_ERRORS
 from backend.core.storage.vectors.qdrant_server import QdrantClientEngine, client_filter
@@ -74,9 +76,9 @@ TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
 ACTIVE_ALIAS = COLLECTION_PREFIX + "active"
 
 
-def build_filter(filters: TrackFilters) -> qm.Filter | None:
-    """The Qdrant (qdrant-client) filter of catalogue filters; None when nothing is filtered."""
-    return client_filter(filter_conditions(filters))
+def build_filter(filters: TrackFilters, catalogue_id: uuid.UUID | None = None) -> qm.Filter | None:
+    """The Qdrant (qdrant-client) filter of track filters and the catalogue; None when nothing is filtered."""
+    return client_filter(filter_conditions(filters, catalogue_id))
 
 
 class VectorStore:
@@ -154,9 +156,13 @@ class VectorStore:
         if points:
             self.engine.upsert(collection, points)
 
-    def delete(self, collection: str, track_ids: Iterable[uuid.UUID]) -> None:
-        """Delete points (missing ones are fine)."""
+    def delete(self, collection: str, track_ids: Iterable[uuid.UUID], catalogue_id: uuid.UUID | None = None) -> None:
+        """Delete points (missing ones are fine; of that catalogue only, when given)."""
         ids = list(track_ids)
+        if ids and catalogue_id is not None:  # the engine picks the catalogue's own among them
+            ids = sorted(
+                self.engine.point_ids(collection, Conditions(must=(HasId(tuple(ids)), in_catalogue(catalogue_id))))
+            )
         if ids:
             self.engine.delete(collection, ids)
 
@@ -165,9 +171,11 @@ class VectorStore:
         ids = list(track_ids)
         return self.engine.embeddings(collection, ids) if ids else {}
 
-    def point_ids(self, collection: str) -> set[uuid.UUID]:
-        """Return every point id in the collection (empty when it does not exist)."""
-        return self.engine.point_ids(collection)
+    def point_ids(self, collection: str, catalogue_id: uuid.UUID | None = None) -> set[uuid.UUID]:
+        """Return every point id in the collection, or of one catalogue (empty when it does not exist)."""
+        if catalogue_id is None:
+            return self.engine.point_ids(collection)
+        return self.engine.point_ids(collection, Conditions(must=(in_catalogue(catalogue_id),)))
 
     def count(self, collection: str) -> int:
         return self.engine.count(collection)
@@ -178,16 +186,31 @@ class VectorStore:
             self.engine.optimize(collection)
 
     def search(
-        self, collection: str, query: VectorQuery, filters: TrackFilters, limit: int, steering: Steering = NO_STEERING
+        self,
+        collection: str,
+        query: VectorQuery,
+        filters: TrackFilters,
+        limit: int,
+        steering: Steering = NO_STEERING,
+        *,
+        catalogue_id: uuid.UUID,
     ) -> list[Hit]:
-        """Return up to ``limit`` hits passing ``filters``, best first (higher score is better).
+        """Return up to ``limit`` hits of the catalogue passing ``filters``, best first (higher score is better).
 
         ``steering`` moves the target toward its positive tracks and away from its negative ones,
         caps the tracks per artist and re-ranks for diversity (see :class:`Steering`); the tracks
-        it names are left out of the results.
+        it names are left out of the results. A like-track query's track and the steering tracks must
+        be points of the same catalogue.
         """
-        conditions = filter_conditions(filters)
         named = (*steering.positive, *steering.negative)
+        references = (query.track_id,) if isinstance(query, LikeTrackQuery) else ()
+        if references or named:
+            wanted = {*references, *named}
+            own = Conditions(must=(HasId(tuple(wanted)), in_catalogue(catalogue_id)))
+            missing = wanted - self.engine.point_ids(collection, own)
+            if missing:
+                raise UnknownPointError(f"track {sorted(missing)[0]} has no vector yet")
+        conditions = filter_conditions(filters, catalogue_id)
         if named:
             conditions = dataclasses.replace(conditions, must_not=(*conditions.must_not, HasId(tuple(named))))
         if steering == NO_STEERING:

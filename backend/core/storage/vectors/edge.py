@@ -231,13 +231,16 @@ class EdgeEngine:
         records = opened.shard.retrieve([str(t) for t in track_ids], with_payload=False, with_vector=[EMOTION_VECTOR])
         return {uuid.UUID(str(r.id)): list(r.vector[EMOTION_VECTOR]) for r in records}  # type: ignore[index]
 
-    def point_ids(self, collection: str, batch: int = 1000) -> set[uuid.UUID]:
+    def point_ids(self, collection: str, conditions: Conditions | None = None, batch: int = 1000) -> set[uuid.UUID]:
         found: set[uuid.UUID] = set()
         opened = self._open(collection)
         offset = None
+        scroll_filter = None if conditions is None else edge_filter(conditions)
         while opened is not None:
             records, offset = opened.shard.scroll(
-                qe.ScrollRequest(offset=offset, limit=batch, with_payload=False, with_vector=False)
+                qe.ScrollRequest(
+                    offset=offset, limit=batch, filter=scroll_filter, with_payload=False, with_vector=False
+                )
             )
             found.update(uuid.UUID(str(r.id)) for r in records)
             if offset is None:

@@ -4,6 +4,7 @@ Each track is one point (id = track id) with two named vectors: ``emotion`` (the
 embedding, cosine) and ``va`` (valence, arousal; Euclidean, so "tracks near this valence/arousal
 point" is a native query). Catalogue filters become engine-neutral conditions here
 (:func:`filter_conditions`); each engine translates those, so a new filter field is added once.
+Every point carries its ``catalogue_id`` and every query of a catalogue filters by it.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ EMOTION_VECTOR = "emotion"
 VA_VECTOR = "va"
 EMBEDDING_SIZE = 64
 COLLECTION_PREFIX = "tracks__"
+# The payload field naming a point's catalogue (the tenant key of a Qdrant server).
+CATALOGUE_KEY = "catalogue_id"
 # Payload fields that filters use: keyword fields match values, float fields take ranges; artist_key
 # is what "at most N tracks per artist" groups by.
-KEYWORD_FIELDS = ("emotion", "tags", "artist_key")
+KEYWORD_FIELDS = (CATALOGUE_KEY, "emotion", "tags", "artist_key")
 FLOAT_FIELDS = ("valence", "arousal")
 
 
@@ -37,6 +40,7 @@ class TrackPoint:
     """What the vector store keeps for one ready track."""
 
     track_id: uuid.UUID
+    catalogue_id: uuid.UUID
     embedding: Sequence[float]
     emotion: str
     valence: float
@@ -46,9 +50,23 @@ class TrackPoint:
 
     @classmethod
     def from_analysis(
-        cls, track_id: uuid.UUID, analysis: ClipAnalysis, tags: Sequence[str], artist: str | None = None
+        cls,
+        track_id: uuid.UUID,
+        catalogue_id: uuid.UUID,
+        analysis: ClipAnalysis,
+        tags: Sequence[str],
+        artist: str | None = None,
     ) -> TrackPoint:
-        return cls(track_id, analysis.vector, analysis.label, analysis.valence, analysis.arousal, tuple(tags), artist)
+        return cls(
+            track_id,
+            catalogue_id,
+            analysis.vector,
+            analysis.label,
+            analysis.valence,
+            analysis.arousal,
+            tuple(tags),
+            artist,
+        )
 
     @property
     def artist_key(self) -> str:
@@ -61,6 +79,7 @@ class TrackPoint:
 
     def payload(self) -> dict[str, Any]:
         return {
+            CATALOGUE_KEY: str(self.catalogue_id),
             "emotion": self.emotion,
             "valence": self.valence,
             "arousal": self.arousal,
@@ -200,9 +219,13 @@ class Conditions:
         return bool(self.must or self.must_not)
 
 
-def filter_conditions(filters: TrackFilters) -> Conditions:
-    """Translate catalogue filters into conditions that run inside the vector query."""
-    must: list[Condition] = []
+def in_catalogue(catalogue_id: uuid.UUID) -> MatchAny:
+    return MatchAny(CATALOGUE_KEY, (str(catalogue_id),))
+
+
+def filter_conditions(filters: TrackFilters, catalogue_id: uuid.UUID | None = None) -> Conditions:
+    """Translate track filters (and the catalogue, when given) into conditions that run inside the query."""
+    must: list[Condition] = [] if catalogue_id is None else [in_catalogue(catalogue_id)]
     if filters.emotions:
         must.append(MatchAny("emotion", tuple(filters.emotions)))
     if filters.tags:

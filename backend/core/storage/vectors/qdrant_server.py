@@ -20,6 +20,7 @@ from qdrant_client import models as qm
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from backend.core.storage.vectors.points import (
+    CATALOGUE_KEY,
     EMBEDDING_SIZE,
     EMOTION_VECTOR,
     FLOAT_FIELDS,
@@ -44,9 +45,11 @@ from backend.core.storage.vectors.points import (
 
 # Errors worth retrying: the server unreachable or answering with an error.
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (ResponseHandlingException, UnexpectedResponse)
-PAYLOAD_INDEXES: dict[str, qm.PayloadSchemaType] = {
+PAYLOAD_INDEXES: dict[str, qm.PayloadSchemaType | qm.KeywordIndexParams] = {
     **dict.fromkeys(KEYWORD_FIELDS, qm.PayloadSchemaType.KEYWORD),
     **dict.fromkeys(FLOAT_FIELDS, qm.PayloadSchemaType.FLOAT),
+    # The tenant key: the server keeps each catalogue's points together and searches only them.
+    CATALOGUE_KEY: qm.KeywordIndexParams(type=qm.KeywordIndexType.KEYWORD, is_tenant=True),
 }
 # int8 codes for the 64-d embedding: a quarter of the memory, and the top candidates are rescored
 # with the original float vectors, so rankings stay those of the full vectors.
@@ -119,8 +122,15 @@ class QdrantClientEngine:
         return sorted(c.name for c in self.client.get_collections().collections)
 
     def ensure_collection(self, name: str) -> None:
+        """Create the collection; on a server an existing one gets the payload indexes it lacks (one made
+        before catalogues existed has no ``catalogue_id`` index)."""
         client = self.client
         if client.collection_exists(name):
+            if self.server:
+                known = client.get_collection(name).payload_schema or {}
+                for field_name, schema in PAYLOAD_INDEXES.items():
+                    if field_name not in known:
+                        client.create_payload_index(name, field_name, field_schema=schema, wait=True)
             return
         try:
             client.create_collection(
@@ -187,14 +197,19 @@ class QdrantClientEngine:
         page = [(uuid.UUID(str(r.id)), r.vector if with_vectors else None, dict(r.payload or {})) for r in records]
         return page, next_offset  # type: ignore[return-value]
 
-    def point_ids(self, collection: str, batch: int = 1000) -> set[uuid.UUID]:
+    def point_ids(self, collection: str, conditions: Conditions | None = None, batch: int = 1000) -> set[uuid.UUID]:
         found: set[uuid.UUID] = set()
         if not self.client.collection_exists(collection):
             return found
         offset = None
         while True:
             records, offset = self.client.scroll(
-                collection, limit=batch, offset=offset, with_payload=False, with_vectors=False
+                collection,
+                scroll_filter=None if conditions is None else client_filter(conditions),
+                limit=batch,
+                offset=offset,
+                with_payload=False,
+                with_vectors=False,
             )
             found.update(uuid.UUID(str(r.id)) for r in records)
             if offset is None:
