@@ -37,6 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from backend.core.audio import resample, stream_audio
 from backend.core.config import DEFAULT_MODEL_DIR, Settings
+from backend.core.services import keys as key_service
+from backend.core.storage.db import Database
 from s2m.local_stack import LocalStack, WorkerSpec
 
 # Target of issue 18: a 60-minute podcast in at most 60 s on this 2-core machine.
@@ -151,8 +153,24 @@ class PeakMemory:
         self._thread.join()
 
 
-def run_timeline(stack: LocalStack, path: Path) -> dict:
+def bench_key(settings: Settings) -> str:
+    """A key for the benchmark's own catalogue (the service refuses /v1 requests without one)."""
+    db = Database.from_settings(settings)
+    try:
+        catalogue = key_service.ensure_catalogue(db, "bench")
+        return key_service.create_key(db, catalogue.id, ["read", "query", "ingest"], None, "bench").key
+    finally:
+        db.dispose()
+
+
+def keyed_session(key: str) -> requests.Session:
     http = requests.Session()
+    http.headers["Authorization"] = f"Bearer {key}"
+    return http
+
+
+def run_timeline(stack: LocalStack, key: str, path: Path) -> dict:
+    http = keyed_session(key)
     pid = stack.workers[0].pid  # the query worker, which makes timelines
     assert pid is not None
     idle = PeakMemory(pid)._rss()
@@ -201,16 +219,17 @@ def main() -> None:
             )
             workers = [WorkerSpec("query", ("query", "timeline"), 1), WorkerSpec("ingest", ("ingest",), 1)]
             with LocalStack(settings, workers=workers) as stack:
+                key = bench_key(settings)
                 # One track so every scene gets a result (its choice is not what is measured here).
                 track = root / "track.wav"
                 sf.write(track, base[: 30 * RATE], RATE)
                 with track.open("rb") as handle:
-                    requests.post(f"{stack.url}/v1/tracks", files={"file": ("track.wav", handle)}, timeout=60)
+                    keyed_session(key).post(f"{stack.url}/v1/tracks", files={"file": ("track.wav", handle)}, timeout=60)
                 # Warm-up: the worker loads the model and the voice activity detector on its first timeline.
                 warm = root / "warm-up.mp3"
                 write_mp3(warm, base, 0.5)
-                run_timeline(stack, warm)
-                result = run_timeline(stack, path)
+                run_timeline(stack, key, warm)
+                result = run_timeline(stack, key, path)
             answer = result.pop("answer")
             if minutes == max(args.minutes):
                 example = {**answer, "segments": answer["segments"][:6], "scenes": answer["scenes"][:4]}
