@@ -88,7 +88,7 @@ def music_embedder(worker: WorkerContext, model_dir: Path) -> Callable[[Sequence
     model = load_worker_model(worker.settings, model_dir)
 
     def embed(tracks: Sequence[Track]) -> list[ClipAnalysis]:
-        rate = model.config.music.frontend.sample_rate
+        rate = model.config.music_rate
         return model.embed_music_batch([track_clip(worker, track, rate) for track in tracks])
 
     return embed
@@ -113,7 +113,7 @@ def embed_track(worker: WorkerContext, track_id: uuid.UUID) -> str:
                 has_audio=has_audio,
             ),
         ]
-        rate = model.config.music.frontend.sample_rate
+        rate = model.config.music_rate
         clips, decoded = [], []
         for item in batch:
             try:
@@ -147,7 +147,7 @@ def answer_request(worker: WorkerContext, request_id: uuid.UUID) -> str:
         model, active = worker.model()
         path = worker.services.media.path(recommendation_service.MEDIA_KIND, request.speech_sha256)
         limit = worker.settings.max_speech_seconds
-        audio = decode_audio(path, target_rate=model.config.speech.frontend.sample_rate, max_seconds=limit)
+        audio = decode_audio(path, target_rate=model.config.speech_rate, max_seconds=limit)
         check_clip(audio, min_seconds=0.0, max_seconds=limit + DURATION_SLACK_SECONDS)
         analysis = model.embed_speech(audio.samples, audio.sample_rate, request.transcript)
         fields = QueryFilters.model_validate(request.filters)

@@ -23,6 +23,8 @@ from ml.embedding.text import SentenceEncoder, load_sentence_encoder
 from ml.embedding.wav2vec2 import wav2vec2_from_config
 from ml.model.config import ModelConfig
 from ml.model.network import EmotionNetwork
+from ml.model.pretrained_encoders import MusicnnMusicFeatures, WhisperSpeechFeatures
+from ml.pretrained import load_musicnn, load_whisper_encoder
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -44,9 +46,18 @@ def resolve_device(device: str) -> torch.device:
 
 
 def build_network(config: ModelConfig) -> EmotionNetwork:
-    """Build a randomly initialised network for ``config`` (wav2vec2 built from its config dict)."""
+    """Build the network for ``config``: frozen pretrained encoders loaded from their packages, the rest
+    randomly initialised (wav2vec2 built from its config dict)."""
     backbone = wav2vec2_from_config(config.wav2vec2) if config.speech_backbone == "wav2vec2" else None
-    return EmotionNetwork(config, wav2vec2=backbone)
+    pretrained = config.pretrained
+    speech_features = music_features = None
+    if config.uses_audio and config.frozen_speech:
+        layer = pretrained.whisper_layer
+        speech_features = WhisperSpeechFeatures(load_whisper_encoder(layers=layer), layer)
+    if config.frozen_music:
+        taggers = [load_musicnn(name) for name in pretrained.musicnn_models]
+        music_features = MusicnnMusicFeatures(taggers, pretrained.musicnn_patch_hop_seconds)
+    return EmotionNetwork(config, wav2vec2=backbone, speech_features=speech_features, music_features=music_features)
 
 
 def save_model_dir(
@@ -58,7 +69,8 @@ def save_model_dir(
     """Write a complete model directory for ``network``; return its version string."""
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
-    state = {key: value.detach().cpu().contiguous() for key, value in network.state_dict().items()}
+    # Frozen pretrained encoders stay in their packages: the file holds what training made.
+    state = {key: value.detach().cpu().contiguous() for key, value in network.trained_state_dict().items()}
     weights = model_dir / WEIGHTS_FILE
     save_file(state, str(weights))
     config = network.config
@@ -89,7 +101,7 @@ def load_network(model_dir: Path, device: str = "cpu") -> tuple[EmotionNetwork, 
     if not version:
         raise ValueError(f"{model_dir / CONFIG_FILE} has no 'version'")
     network = build_network(ModelConfig.from_dict(data))
-    network.load_state_dict(load_file(str(model_dir / WEIGHTS_FILE)))
+    network.load_trained_state_dict(load_file(str(model_dir / WEIGHTS_FILE)))
     return network.to(torch_device).eval(), version
 
 
@@ -115,50 +127,75 @@ class EmotionModel:
 
     def embed_music_batch(self, clips: Sequence[tuple[np.ndarray, int]]) -> list[ClipAnalysis]:
         """Embed several whole tracks, batching their crops together."""
-        rate = self.config.music.frontend.sample_rate
-        crop = round(self.config.music_crop_seconds * rate)
-        hop = round(self.config.music_hop_seconds * rate)
-        crops, owners = [], []
-        for index, (samples, sample_rate) in enumerate(clips):
-            wave = preprocess.to_model_rate(samples, sample_rate, rate)
-            preprocess.check_not_silent(wave)
-            track_crops = preprocess.normalise_loudness(preprocess.music_crops(wave, crop, hop))
-            crops.append(track_crops)
-            owners += [index] * track_crops.shape[0]
-        if not crops:
+        inputs = [self.music_track_input(samples, sample_rate) for samples, sample_rate in clips]
+        if not inputs:
             return []
-        all_crops = torch.cat(crops)
         with torch.inference_mode():
+            if self.config.frozen_music:  # the encoder reads each whole track and pools it itself
+                features = torch.cat([self.network.music_encoder(wave.to(self.device)) for wave in inputs])
+                return [self.analyse_music_features(row.unsqueeze(0)) for row in features]
+            owners = torch.cat([torch.full((len(crops),), i) for i, crops in enumerate(inputs)])
             z = torch.cat(
-                [self.network.embed_music(chunk.to(self.device)) for chunk in all_crops.split(CROPS_PER_BATCH)]
+                [self.network.embed_music(chunk.to(self.device)) for chunk in torch.cat(inputs).split(CROPS_PER_BATCH)]
             )  # (n_crops, embed_dim)
-        owner = torch.tensor(owners, device=z.device)
-        results = []
-        for index in range(len(clips)):
-            track = z[owner == index]
-            pooled = torch.nn.functional.normalize(track.mean(dim=0, keepdim=True), dim=-1)
-            results.append(self._analyse(pooled, track, self.config.music_labels, speech=False))
-        return results
+        owners = owners.to(z.device)
+        return [self._analyse_music(z[owners == index]) for index in range(len(inputs))]
+
+    def music_track_input(self, samples: np.ndarray, sample_rate: int) -> torch.Tensor:
+        """A track's encoder input: the whole track (1, samples) for a frozen encoder, else its
+        loudness-normalised crops (n_crops, samples)."""
+        config = self.config
+        rate = config.music_rate
+        wave = preprocess.to_model_rate(samples, sample_rate, rate)
+        preprocess.check_not_silent(wave)
+        if config.frozen_music:
+            # Loudness is left as mastered: musicnn learnt from real levels, and loud is a mood cue.
+            return wave.unsqueeze(0)
+        crops = preprocess.music_crops(
+            wave, round(config.music_crop_seconds * rate), round(config.music_hop_seconds * rate)
+        )
+        return preprocess.normalise_loudness(crops)
+
+    def analyse_music_features(self, features: torch.Tensor) -> ClipAnalysis:
+        """One track's music encoder output (1, out_dim) -> its analysis."""
+        with torch.inference_mode():
+            return self._analyse_music(self.network.embed_music_features(features.to(self.device)))
+
+    def _analyse_music(self, parts: torch.Tensor) -> ClipAnalysis:
+        """A track's crop vectors (n, d): mean, renormalised, is the track's vector."""
+        pooled = torch.nn.functional.normalize(parts.mean(dim=0, keepdim=True), dim=-1)
+        return self._analyse(pooled, parts, self.config.music_labels, speech=False)
+
+    def speech_input(self, samples: np.ndarray, sample_rate: int) -> torch.Tensor:
+        """A speech clip's encoder input (1, samples): at the model rate, cut, tiled, loudness-normalised."""
+        config = self.config
+        rate = config.speech_rate
+        wave = preprocess.to_model_rate(samples, sample_rate, rate)
+        preprocess.check_not_silent(wave)
+        wave = wave[: round(config.speech_max_seconds * rate)]
+        wave = preprocess.tile_to_length(wave, round(config.speech_min_seconds * rate))
+        return preprocess.normalise_loudness(wave).unsqueeze(0)
 
     def embed_speech(self, samples: np.ndarray, sample_rate: int, transcript: str | None = None) -> ClipAnalysis:
         """Embed a speech query (audio, plus its transcript for text and fusion models)."""
         config = self.config
-        transcript = (transcript or "").strip() or None
-        wave = None
+        audio = None
         if config.uses_audio:
-            rate = config.speech.frontend.sample_rate
-            wave = preprocess.to_model_rate(samples, sample_rate, rate)
-            preprocess.check_not_silent(wave)
-            wave = wave[: round(config.speech_max_seconds * rate)]
-            wave = preprocess.tile_to_length(wave, round(config.speech_min_seconds * rate))
-            wave = preprocess.normalise_loudness(wave).unsqueeze(0).to(self.device)  # (1, samples)
+            with torch.inference_mode():
+                audio = self.network.speech_encoder(self.speech_input(samples, sample_rate).to(self.device))
+        return self.analyse_speech_features(audio, transcript)
+
+    def analyse_speech_features(self, audio: torch.Tensor | None, transcript: str | None = None) -> ClipAnalysis:
+        """A query's speech encoder output (1, out_dim) (None for a text model) and transcript -> its analysis."""
+        config = self.config
+        transcript = (transcript or "").strip() or None
         text = None
         if config.uses_text and transcript is not None:
             text = self._encode_text([transcript]).to(self.device)  # (1, text_dim)
         if config.modality == "text" and text is None:
             raise ValueError(f"model {self.version} ranks by transcript; a non-empty transcript is required")
         with torch.inference_mode():
-            z = self.network.embed_speech(wave, text)  # (1, embed_dim)
+            z = self.network.embed_speech_features(None if audio is None else audio.to(self.device), text)
         return self._analyse(z, z, config.speech_labels, speech=True)
 
     def _encode_text(self, texts: list[str]) -> torch.Tensor:

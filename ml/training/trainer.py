@@ -138,7 +138,7 @@ class Trainer:
             if backbone is not None:
                 backbone.freeze_feature_encoder()  # docs/method.md#model: CNN feature encoder frozen
         self.model_config = model_config
-        rates = {"speech": model_config.speech.frontend.sample_rate, "music": model_config.music.frontend.sample_rate}
+        rates = {"speech": model_config.speech_rate, "music": model_config.music_rate}
         self.rates = rates
         clips = load_clips(self.corpus_dir, rates, progress=progress)
         self.clips = {

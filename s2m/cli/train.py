@@ -15,10 +15,51 @@ MODALITIES = ("audio", "text", "fusion")
 @click.command()
 @click.option(
     "--corpus",
-    "corpus_dir",
+    "corpus_dirs",
     required=True,
+    multiple=True,
     type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Corpus directory with manifest.csv (from `s2m corpus build`).",
+    help="Corpus directory with manifest.csv (`s2m corpus build` or `s2m corpus import`); repeat it to train "
+    "on several (pretrained encoders only).",
+)
+@click.option(
+    "--encoders",
+    default="trained",
+    show_default=True,
+    type=click.Choice(["trained", "pretrained"]),
+    help="trained: compact encoders trained from scratch on one corpus; pretrained: frozen Whisper tiny.en "
+    "(speech) and musicnn (music) from their packages, heads trained on one or more corpora.",
+)
+@click.option(
+    "--feature-cache",
+    default=None,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="pretrained: folder that keeps the frozen encoders' features between runs.",
+)
+@click.option(
+    "--whisper-layer",
+    default=None,
+    type=click.IntRange(1, 4),
+    help="pretrained: Whisper hidden layer read for speech (default 2).",
+)
+@click.option(
+    "--musicnn-model",
+    "musicnn_models",
+    multiple=True,
+    type=click.Choice(["MSD_musicnn", "MTT_musicnn"]),
+    help="pretrained: musicnn tagger(s) read for music; repeat for both (default MSD_musicnn).",
+)
+@click.option(
+    "--patch-hop",
+    default=None,
+    type=click.FloatRange(min=0.5),
+    help="pretrained: seconds between musicnn's 3 s patches over a track (default 12; smaller is slower).",
+)
+@click.option(
+    "--speech-views",
+    default=None,
+    type=click.IntRange(min=1),
+    help="pretrained: feature views per speech clip (the clip plus augmented copies; default 2).",
 )
 @click.option(
     "--out",
@@ -75,7 +116,13 @@ MODALITIES = ("audio", "text", "fusion")
 )
 @click.option("--threads", default=None, type=click.IntRange(min=1), help="Torch CPU threads.")
 def train(
-    corpus_dir: Path,
+    corpus_dirs: tuple[Path, ...],
+    encoders: str,
+    feature_cache: Path | None,
+    whisper_layer: int | None,
+    musicnn_models: tuple[str, ...],
+    patch_hop: float | None,
+    speech_views: int | None,
     out_dir: Path,
     method: str,
     modality: str,
@@ -93,6 +140,30 @@ def train(
     threads: int | None,
 ) -> None:
     """Train the speech/music emotion model and write weights, config, labels and MODEL_CARD.md."""
+    if encoders == "pretrained":
+        _train_heads(
+            corpus_dirs,
+            out_dir,
+            feature_cache,
+            seed=seed,
+            epochs=epochs,
+            steps_per_epoch=steps_per_epoch,
+            batch_size=batch_size,
+            music_batch_size=music_batch_size,
+            learning_rate=learning_rate,
+            emosim_weight=emosim_weight,
+            speech_views=speech_views,
+            threads=threads,
+            pretrained={
+                "whisper_layer": whisper_layer,
+                "musicnn_models": musicnn_models or None,
+                "musicnn_patch_hop_seconds": patch_hop,
+            },
+        )
+        return
+    if len(corpus_dirs) > 1:
+        raise click.UsageError("several --corpus folders train together only with --encoders pretrained")
+    corpus_dir = corpus_dirs[0]
     from ml.training.trainer import train_model
 
     options = {
@@ -118,3 +189,36 @@ def train(
         raise click.ClickException(str(exc)) from None
     version = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))["version"]
     click.echo(f"wrote model {version} to {model_dir}")
+
+
+def _train_heads(corpus_dirs: tuple[Path, ...], out_dir: Path, feature_cache: Path | None, **options) -> None:
+    """``--encoders pretrained``: heads on frozen Whisper and musicnn (ml/training/heads.py)."""
+    from ml.model.config import PretrainedConfig
+    from ml.training.card import shown_path
+    from ml.training.heads import train_heads
+
+    pretrained = {key: value for key, value in options.pop("pretrained").items() if value is not None}
+    overrides = {key: value for key, value in options.items() if value is not None}
+    # The card's command line, rebuilt from the values (folders as shown_path names them).
+    words = ["s2m train --encoders pretrained", *(f"--corpus {shown_path(c)}" for c in corpus_dirs)]
+    words.append(f"--out {shown_path(out_dir)}")
+    for key, value in {**overrides, **pretrained}.items():
+        flag = "--" + HEADS_FLAGS.get(key, key).replace("_", "-")
+        words += [f"{flag} {v}" for v in value] if isinstance(value, tuple) else [f"{flag} {value}"]
+    try:
+        model_dir = train_heads(
+            corpus_dirs,
+            out_dir,
+            command=" ".join(words),
+            cache_dir=feature_cache,
+            pretrained=PretrainedConfig(**pretrained),
+            **overrides,
+        )
+    except (ValueError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    version = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))["version"]
+    click.echo(f"wrote model {version} to {model_dir}")
+
+
+# Option names of ml.training.heads whose flags differ from the name.
+HEADS_FLAGS = {"musicnn_models": "musicnn_model", "musicnn_patch_hop_seconds": "patch_hop"}

@@ -50,8 +50,12 @@ class AudioSource:
     )
     stems: bool = False  # music: each folder holding audio is one song whose stem files play together
     note: str = ""  # what the folder is, for the data card
+    # "benchmark" or "train" for this folder alone; None: the package's role (``BENCHMARK_PACKAGES``).
+    role: str | None = None
 
     def __post_init__(self) -> None:
+        if self.role is not None and self.role not in ROLES:
+            raise ValueError(f"{self.package}: role {self.role!r} is not one of {', '.join(ROLES)}")
         if self.modality not in ("speech", "music"):
             raise ValueError(f"{self.package}: modality {self.modality!r} is not speech or music")
         allowed = SPEECH_LABELS if self.modality == "speech" else MUSIC_LABELS
@@ -103,6 +107,37 @@ _HEDGEWARS_EVIDENCE = {
     "surprised": "an exclamation of surprise: {words}",
     "neutral": "a plain prompt: {words}",
 }
+
+# Voice packs (folders) by role. The English packs are held out; the packs acted in other languages
+# carry the same lines and emotions in other voices, so they can teach emotional prosody to the model
+# without a benchmark speaker or language in training.
+HEDGEWARS_BENCHMARK_PACKS: tuple[str, ...] = (
+    "British",
+    "Classic",
+    "Default",
+    "HillBilly",
+    "Mobster",
+    "Pirate",
+    "Surfer",
+)
+HEDGEWARS_TRAIN_PACKS: tuple[str, ...] = (
+    "Default_es",
+    "Default_pl",
+    "Default_ru",
+    "Default_uk",
+    "Russian",
+    "Russian_pl",
+)
+
+HEDGEWARS_NOT_VOICES: tuple[Exclusion, ...] = (
+    Exclusion("Robot/*", "robot voice effect: processed, not a natural voice"),
+    Exclusion("Singer/*", "the lines are sung, not spoken"),
+)
+
+
+def _hedgewars_evidence(stem: str, label: str, words: str) -> str:
+    return f"voice line {stem}: " + _HEDGEWARS_EVIDENCE[label].format(words=words)
+
 
 SOURCES: tuple[AudioSource, ...] = (
     # ================================ benchmark packages ================================
@@ -157,14 +192,38 @@ SOURCES: tuple[AudioSource, ...] = (
         "speech",
         "usr/share/games/hedgewars/Data/Sounds/voices",
         speaker_depth=1,
-        note="Hedgewars voice packs: the same lines acted by a different person (or language) per folder.",
+        note="Hedgewars voice packs acted in English: the same lines by a different person per folder.",
         rules=tuple(
-            Rule(f"*/{stem}.ogg", label, f"voice line {stem}: " + _HEDGEWARS_EVIDENCE[label].format(words=words), words)
+            Rule(f"{pack}/{stem}.ogg", label, _hedgewars_evidence(stem, label, words), words)
+            for pack in HEDGEWARS_BENCHMARK_PACKS
             for stem, label, words in HEDGEWARS_LINES
         ),
-        exclude=(
-            Exclusion("Robot/*", "robot voice effect: processed, not a natural voice"),
-            Exclusion("Singer/*", "the lines are sung, not spoken"),
+        exclude=HEDGEWARS_NOT_VOICES
+        + tuple(
+            Exclusion(f"{pack}/*", "a voice pack in another language, used for training")
+            for pack in HEDGEWARS_TRAIN_PACKS
+        ),
+    ),
+    AudioSource(
+        "hedgewars-data",
+        "speech",
+        "usr/share/games/hedgewars/Data/Sounds/voices",
+        speaker_depth=1,
+        role="train",
+        note=(
+            "Hedgewars voice packs acted in Spanish, Polish, Russian and Ukrainian: the same lines, other"
+            " people, other languages; they train the model, the English packs stay in the benchmark."
+        ),
+        rules=tuple(
+            Rule(f"{pack}/{stem}.ogg", label, _hedgewars_evidence(stem, label, words))
+            for pack in HEDGEWARS_TRAIN_PACKS
+            for stem, label, words in HEDGEWARS_LINES
+        ),
+        # Not even as unlabelled audio: no benchmark voice may reach training.
+        exclude=HEDGEWARS_NOT_VOICES
+        + tuple(
+            Exclusion(f"{pack}/*", "an English voice pack, held out for the benchmark")
+            for pack in HEDGEWARS_BENCHMARK_PACKS
         ),
     ),
     AudioSource(
@@ -450,9 +509,9 @@ SOURCES: tuple[AudioSource, ...] = (
 
 # Which packages are held out. Chosen so that the benchmark covers six music moods with the clearest
 # evidence (naev-data's combat/ambient sets, SuperTux's ghost/boss levels, the win/lose folders and
-# victory/defeat files, Muldjord's metal) and every emotional voice line (Hedgewars is the only package
-# with acted emotions, so all of it is held out); training keeps 0 A.D.'s documented music states,
-# more battle/horror/peace names, and neutral read speech.
+# victory/defeat files, Muldjord's metal) and the English emotional voice lines (Hedgewars is the only
+# package with acted emotions: its packs in other languages train, see HEDGEWARS_TRAIN_PACKS); training
+# keeps 0 A.D.'s documented music states, more battle/horror/peace names, and neutral read speech.
 BENCHMARK_PACKAGES: frozenset[str] = frozenset(
     {
         "naev-data",
@@ -487,11 +546,16 @@ def role_of(package: str) -> str:
     return "benchmark" if package in BENCHMARK_PACKAGES else "train"
 
 
+def source_role(source: AudioSource) -> str:
+    """The source's own role where it has one, else its package's."""
+    return source.role or role_of(source.package)
+
+
 def sources_for(role: str) -> tuple[AudioSource, ...]:
-    """The audio sources of every package in ``role``."""
+    """The audio sources in ``role``."""
     if role not in ROLES:
         raise ValueError(f"unknown package set {role!r}; choose one of {', '.join(ROLES)}")
-    return tuple(s for s in SOURCES if role_of(s.package) == role)
+    return tuple(s for s in SOURCES if source_role(s) == role)
 
 
 def packages() -> tuple[str, ...]:
