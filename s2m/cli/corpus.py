@@ -54,9 +54,21 @@ def build(out_dir: Path, size: str, seed: int, workers: int, force: bool) -> Non
     type=click.Choice(["benchmark", "train"]),
     help="debian-audio only (required there): the held-out benchmark packages or the training ones.",
 )
+@click.option(
+    "--no-unlabelled",
+    is_flag=True,
+    help="debian-audio --set train: skip the files no rule labels (faster; they only serve self-training).",
+)
 @click.option("--force", is_flag=True, help="Overwrite an output directory that is not empty.")
 def import_(
-    dataset: str, src: Path, out_dir: Path, segments_csv: Path | None, seed: int, package_set: str | None, force: bool
+    dataset: str,
+    src: Path,
+    out_dir: Path,
+    segments_csv: Path | None,
+    seed: int,
+    package_set: str | None,
+    no_unlabelled: bool,
+    force: bool,
 ) -> None:
     """Convert a real dataset at SRC into the corpus layout in OUT."""
     from corpus.build import CorpusError
@@ -73,7 +85,9 @@ def import_(
     if dataset == "audioset-mood":
         extra = {"segments_csv": segments_csv, "seed": seed}
     elif dataset == "debian-audio":
-        extra = {"role": package_set, "seed": seed}
+        extra = {"role": package_set, "seed": seed, "unlabelled": not no_unlabelled}
+    elif no_unlabelled:
+        raise click.BadParameter("--no-unlabelled only applies to debian-audio", param_hint="--no-unlabelled")
     try:
         manifest = IMPORTERS[dataset](src, out_dir, force=force, **extra)
     except CorpusError as error:

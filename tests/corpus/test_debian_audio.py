@@ -285,11 +285,21 @@ def test_training_writes_unlabelled_real_audio_and_its_list(training: Path):
         "usr/share/games/asc/music/frontiers.mp3",
         "usr/share/planetblupi/music/music000.ogg",
         "usr/share/scummvm/drascula/audio/track1.ogg",
+        f"{HW_VOICES}/Default_ru/Ow1.ogg",
     }
     for row in listed.values():
         info = sf.info(training / row["path"])
-        assert info.samplerate == 22_050 and info.duration == pytest.approx(float(row["seconds"]), abs=0.1)
-    assert "Unlabelled real audio written: 5 recordings" in (training / "CORPUS.md").read_text()
+        rate = 16_000 if "/speech/" in row["path"] else 22_050
+        assert info.samplerate == rate and info.duration == pytest.approx(float(row["seconds"]), abs=0.1)
+    assert "Unlabelled real audio written: 6 recordings" in (training / "CORPUS.md").read_text()
+
+
+def test_training_set_without_unlabelled_audio(real_tree: Path, tmp_path: Path, training: Path):
+    args = ["corpus", "import", "debian-audio", str(real_tree), "--out", str(tmp_path / "t"), "--set", "train"]
+    done = CliRunner().invoke(main, [*args, "--no-unlabelled"])
+    assert done.exit_code == 0, done.output
+    assert (tmp_path / "t" / "manifest.csv").read_text() == (training / "manifest.csv").read_text()
+    assert not (tmp_path / "t" / "unlabelled").exists() and not (tmp_path / "t" / "unlabelled.csv").exists()
 
 
 def test_crop_starts_spread_crops_over_the_track():

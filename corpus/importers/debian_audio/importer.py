@@ -188,9 +188,19 @@ class ImportLog:
 
 
 def import_debian_audio(
-    src: Path, out_dir: Path, *, role: str, seed: int = 0, force: bool = False, progress: bool = True
+    src: Path,
+    out_dir: Path,
+    *,
+    role: str,
+    seed: int = 0,
+    unlabelled: bool = True,
+    force: bool = False,
+    progress: bool = True,
 ) -> Path:
-    """Import the ``role`` ("benchmark" or "train") packages found in ``src`` into ``out_dir``; return the manifest."""
+    """Import the ``role`` ("benchmark" or "train") packages found in ``src`` into ``out_dir``; return the manifest.
+
+    ``unlabelled``: the training set also keeps the files no rule labels, in ``unlabelled/``.
+    """
     if role not in ROLES:
         raise CorpusError(f"unknown package set {role!r}; choose one of {', '.join(ROLES)}")
     src = require_dir(Path(src), "Debian audio")
@@ -214,7 +224,8 @@ def import_debian_audio(
     splits = assign_splits(labelled, role, seed)
     log = ImportLog([], [], [(i, f"excluded: {i.exclusion.reason}") for i in items if i.exclusion])
     rows: list[ManifestRow] = []
-    work = labelled + ([i for i in items if i.rule is None and i.exclusion is None] if role == "train" else [])
+    keep_unlabelled = role == "train" and unlabelled
+    work = labelled + ([i for i in items if i.rule is None and i.exclusion is None] if keep_unlabelled else [])
     for item in tqdm(work, desc=f"import debian-audio {role}", unit="file", disable=not progress):
         try:
             samples, rate = load_recording(item)
@@ -262,7 +273,7 @@ def import_debian_audio(
             f"none of the {len(labelled)} labelled recordings could be imported; "
             f"first problem: {log.skipped[0][1] if log.skipped else 'none'}"
         )
-    if role == "train":
+    if keep_unlabelled:
         _write_unlabelled_list(out_dir / UNLABELLED_LIST, log.unlabelled)
     manifest = write_manifest(rows, out_dir / "manifest.csv")
     unlabelled_names = [i for i in items if i.rule is None and i.exclusion is None]
