@@ -56,7 +56,9 @@ def build_network(config: ModelConfig) -> EmotionNetwork:
         speech_features = WhisperSpeechFeatures(load_whisper_encoder(layers=layer), layer)
     if config.frozen_music:
         taggers = [load_musicnn(name) for name in pretrained.musicnn_models]
-        music_features = MusicnnMusicFeatures(taggers, pretrained.musicnn_patch_hop_seconds)
+        music_features = MusicnnMusicFeatures(
+            taggers, pretrained.musicnn_patch_hop_seconds, pretrained.musicnn_outputs, pretrained.music_statistics
+        )
     return EmotionNetwork(config, wav2vec2=backbone, speech_features=speech_features, music_features=music_features)
 
 

@@ -76,9 +76,16 @@ class PretrainedConfig:
     whisper_layer: int = 2  # residual stream after this many layers (1..4)
     musicnn_models: tuple[str, ...] = ("MSD_musicnn",)
     musicnn_patch_hop_seconds: float = 12.0  # >= 3 s; larger is faster (docs/method.md#pretrained-encoders)
+    musicnn_outputs: tuple[str, ...] = ("logits", "penultimate")  # per patch: tag logits, penultimate features
+    music_statistics: str = "mean_std"  # over a track's patches: "mean" or "mean_std"
 
     def __post_init__(self) -> None:
         self.musicnn_models = tuple(self.musicnn_models)
+        self.musicnn_outputs = tuple(self.musicnn_outputs)
+        if not self.musicnn_outputs or set(self.musicnn_outputs) - {"logits", "penultimate"}:
+            raise ValueError(f"musicnn_outputs must be logits and/or penultimate, got {list(self.musicnn_outputs)}")
+        if self.music_statistics not in ("mean", "mean_std"):
+            raise ValueError(f"music_statistics must be mean or mean_std, got {self.music_statistics!r}")
         if not 1 <= self.whisper_layer <= 4:
             raise ValueError(f"whisper_layer must be in 1..4, got {self.whisper_layer}")
         if not self.musicnn_models:

@@ -51,21 +51,31 @@ class WhisperSpeechFeatures(nn.Module):
 class MusicnnMusicFeatures(nn.Module):
     """A whole 16 kHz track (1, samples) -> statistics of musicnn's patch outputs (1, out_dim).
 
-    3 s patches every ``patch_hop_seconds``; per patch and tagger the 50 tag logits and the 200
-    penultimate features, then mean and std over the track's patches. A track shorter than a patch
-    is repeated to fill one (musicnn's own padding).
+    3 s patches every ``patch_hop_seconds``; per patch and tagger the ``outputs`` (the 50 tag logits,
+    the 200 penultimate features), then their mean (and std, ``statistics``) over the track's patches.
+    A track shorter than a patch is repeated to fill one (musicnn's own padding).
     """
 
-    def __init__(self, taggers: Sequence[Musicnn], patch_hop_seconds: float):
+    def __init__(
+        self,
+        taggers: Sequence[Musicnn],
+        patch_hop_seconds: float,
+        outputs: Sequence[str] = ("logits", "penultimate"),
+        statistics: str = "mean_std",
+    ):
         super().__init__()
         if not taggers:
             raise ValueError("MusicnnMusicFeatures needs at least one tagger")
+        self.outputs = tuple(outputs)
+        self.statistics = statistics
         self.frontend = MusicnnFrontend()
         self.taggers = nn.ModuleList(taggers).requires_grad_(False)
         self.patch_frames = taggers[0].config.patch_frames
         hop = self.frontend.config.hop_length / self.frontend.config.sample_rate
         self.hop_frames = max(1, round(patch_hop_seconds / hop))
-        self.out_dim = 2 * sum(len(t.config.tags) + t.config.backend_units for t in taggers)
+        sizes = {"logits": lambda t: len(t.config.tags), "penultimate": lambda t: t.config.backend_units}
+        per_patch = sum(sizes[name](t) for t in taggers for name in self.outputs)
+        self.out_dim = per_patch * (2 if statistics == "mean_std" else 1)
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
         return torch.stack([self._track(track) for track in wave])
@@ -76,5 +86,6 @@ class MusicnnMusicFeatures(nn.Module):
         parts = []
         for tagger in self.taggers:
             out = tagger(patches)
-            parts.append(torch.cat([out.logits, out.penultimate], dim=1))  # (patches, tags + units)
-        return mean_and_std(torch.cat(parts, dim=1), dim=0)
+            parts += [getattr(out, name) for name in self.outputs]  # each (patches, features)
+        frames = torch.cat(parts, dim=1)
+        return mean_and_std(frames, dim=0) if self.statistics == "mean_std" else frames.mean(dim=0)

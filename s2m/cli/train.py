@@ -56,6 +56,19 @@ MODALITIES = ("audio", "text", "fusion")
     help="pretrained: seconds between musicnn's 3 s patches over a track (default 12; smaller is slower).",
 )
 @click.option(
+    "--musicnn-output",
+    "musicnn_outputs",
+    multiple=True,
+    type=click.Choice(["logits", "penultimate"]),
+    help="pretrained: musicnn outputs per patch; repeat for both (default both).",
+)
+@click.option(
+    "--music-statistics",
+    default=None,
+    type=click.Choice(["mean", "mean_std"]),
+    help="pretrained: pooling of the patches over a track (default mean_std).",
+)
+@click.option(
     "--speech-views",
     default=None,
     type=click.IntRange(min=1),
@@ -122,6 +135,8 @@ def train(
     whisper_layer: int | None,
     musicnn_models: tuple[str, ...],
     patch_hop: float | None,
+    musicnn_outputs: tuple[str, ...],
+    music_statistics: str | None,
     speech_views: int | None,
     out_dir: Path,
     method: str,
@@ -158,6 +173,8 @@ def train(
                 "whisper_layer": whisper_layer,
                 "musicnn_models": musicnn_models or None,
                 "musicnn_patch_hop_seconds": patch_hop,
+                "musicnn_outputs": musicnn_outputs or None,
+                "music_statistics": music_statistics,
             },
         )
         return
@@ -221,4 +238,8 @@ def _train_heads(corpus_dirs: tuple[Path, ...], out_dir: Path, feature_cache: Pa
 
 
 # Option names of ml.training.heads whose flags differ from the name.
-HEADS_FLAGS = {"musicnn_models": "musicnn_model", "musicnn_patch_hop_seconds": "patch_hop"}
+HEADS_FLAGS = {
+    "musicnn_models": "musicnn_model",
+    "musicnn_patch_hop_seconds": "patch_hop",
+    "musicnn_outputs": "musicnn_output",
+}

@@ -43,6 +43,8 @@ def test_model_dir_holds_only_the_trained_heads(frozen_dir: Path):
         "whisper_layer": 2,
         "musicnn_models": ["MSD_musicnn"],
         "musicnn_patch_hop_seconds": 12.0,
+        "musicnn_outputs": ["logits", "penultimate"],
+        "music_statistics": "mean_std",
     }
 
 
