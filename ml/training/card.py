@@ -222,6 +222,15 @@ def _corpus_scores_table(results: dict[str, dict[str, dict[str, Any]]]) -> str:
     return "\n".join(lines)
 
 
+def _sampling_text(config: Any) -> str:
+    limits = [
+        f"at most {n} {modality} clips per split and label of each corpus"
+        for modality, n in (("music", config.max_music_per_label), ("speech", config.max_speech_per_label))
+        if n is not None
+    ]
+    return f"\nA seeded sample (seed {config.seed}): {'; '.join(limits)}.\n" if limits else ""
+
+
 def heads_model_card(
     *,
     command: str,
@@ -262,7 +271,7 @@ classifier and the valence/arousal head were trained here ({trained_parameters:,
 
 ## Data
 {_corpus_data_table(clips)}
-
+{_sampling_text(config)}
 ## Metrics on the training corpora's held-out splits
 Speech queries ranked against the music of the same corpus and split. Hard match for MRR and P@5,
 graded emotion similarity for nDCG@5.

@@ -57,6 +57,10 @@ class HeadsConfig:
     head_weight: float = 0.5  # valence/arousal head (on detached vectors)
     margin: float = losses.TRIPLET_MARGIN
     speech_views: int = 2  # feature views per speech clip: the clip, then augmented copies
+    # At most this many clips per (modality, split, label) of each corpus, drawn with the seed; None: all.
+    # Music features cost the most: a sample of a large generated corpus keeps a run short.
+    max_music_per_label: int | None = None
+    max_speech_per_label: int | None = None
     patience: int = 4  # epochs without a better valid score before stopping
     pretrained: PretrainedConfig = field(default_factory=PretrainedConfig)
     name: str = "s2m-pretrained"
@@ -65,6 +69,9 @@ class HeadsConfig:
     def __post_init__(self) -> None:
         for key in ("epochs", "steps_per_epoch", "batch_size", "music_batch_size", "speech_views", "patience"):
             if getattr(self, key) < 1:
+                raise ValueError(f"{key} must be at least 1, got {getattr(self, key)}")
+        for key in ("max_music_per_label", "max_speech_per_label"):
+            if getattr(self, key) is not None and getattr(self, key) < 1:
                 raise ValueError(f"{key} must be at least 1, got {getattr(self, key)}")
 
 
@@ -83,8 +90,17 @@ class FeatureClip:
 class FeatureStore:
     """Encoder outputs of every clip of a corpus, computed once per encoder config and cached on disk."""
 
-    def __init__(self, model: EmotionModel, cache_dir: Path | None, speech_views: int, seed: int, progress: bool):
+    def __init__(
+        self,
+        model: EmotionModel,
+        cache_dir: Path | None,
+        speech_views: int,
+        seed: int,
+        progress: bool,
+        max_per_label: dict[str, int | None] | None = None,
+    ):
         self.model = model
+        self.max_per_label = max_per_label or {}
         self.cache_dir = Path(cache_dir) if cache_dir else None
         self.speech_views = speech_views
         self.seed = seed
@@ -93,7 +109,7 @@ class FeatureStore:
 
     def load(self, corpus_dir: Path) -> list[FeatureClip]:
         corpus_dir = Path(corpus_dir)
-        rows = read_rows(corpus_dir)
+        rows = self._sample(read_rows(corpus_dir))
         key = self._key(corpus_dir)
         cached = self._read_cache(corpus_dir, key)
         clips, fresh = [], {}
@@ -104,10 +120,26 @@ class FeatureStore:
                 if views is None:
                     continue
                 fresh[row.path] = views
+                if len(fresh) % 500 == 0:  # a long extraction that is stopped keeps most of its work
+                    self._write_cache(corpus_dir, key, {**cached, **fresh})
             clips.append(FeatureClip(corpus_dir.name, row.path, row.modality, row.split, row.label, views))
         if fresh:
             self._write_cache(corpus_dir, key, {**cached, **fresh})
         return clips
+
+    def _sample(self, rows: list[ManifestRow]) -> list[ManifestRow]:
+        """At most ``max_per_label[modality]`` rows per (modality, split, label), a seeded draw."""
+        groups: dict[tuple[str, str, str], list[ManifestRow]] = defaultdict(list)
+        for row in rows:
+            groups[row.modality, row.split, row.label].append(row)
+        rng = np.random.default_rng(self.seed)
+        kept = []
+        for (modality, _, _), members in sorted(groups.items()):
+            limit = self.max_per_label.get(modality)
+            if limit is not None and len(members) > limit:
+                members = [members[i] for i in sorted(rng.choice(len(members), limit, replace=False))]
+            kept += members
+        return kept
 
     def _features(self, corpus_dir: Path, row: ManifestRow) -> torch.Tensor | None:
         model, network = self.model, self.model.network
@@ -186,7 +218,8 @@ class HeadsTrainer:
         )
         self.network = build_network(model_config)
         self.model_config = model_config
-        store = FeatureStore(self.inference_model(), cache_dir, config.speech_views, config.seed, progress)
+        limits = {"music": config.max_music_per_label, "speech": config.max_speech_per_label}
+        store = FeatureStore(self.inference_model(), cache_dir, config.speech_views, config.seed, progress, limits)
         self.corpora = [Path(c) for c in corpora]
         self.clips = [clip for corpus in self.corpora for clip in store.load(corpus)]
         self.train = {m: [c for c in self.clips if c.modality == m and c.split == "train"] for m in ("speech", "music")}

@@ -69,6 +69,18 @@ MODALITIES = ("audio", "text", "fusion")
     help="pretrained: pooling of the patches over a track (default mean_std).",
 )
 @click.option(
+    "--max-music-per-label",
+    default=None,
+    type=click.IntRange(min=1),
+    help="pretrained: at most this many music clips per split and label of each corpus (a seeded sample).",
+)
+@click.option(
+    "--max-speech-per-label",
+    default=None,
+    type=click.IntRange(min=1),
+    help="pretrained: at most this many speech clips per split and label of each corpus (a seeded sample).",
+)
+@click.option(
     "--speech-views",
     default=None,
     type=click.IntRange(min=1),
@@ -137,6 +149,8 @@ def train(
     patch_hop: float | None,
     musicnn_outputs: tuple[str, ...],
     music_statistics: str | None,
+    max_music_per_label: int | None,
+    max_speech_per_label: int | None,
     speech_views: int | None,
     out_dir: Path,
     method: str,
@@ -168,6 +182,8 @@ def train(
             learning_rate=learning_rate,
             emosim_weight=emosim_weight,
             speech_views=speech_views,
+            max_music_per_label=max_music_per_label,
+            max_speech_per_label=max_speech_per_label,
             threads=threads,
             pretrained={
                 "whisper_layer": whisper_layer,
