@@ -59,6 +59,8 @@ class Evaluation:
     report: metrics.RetrievalReport
     confusion: dict[str, dict[str, int]]  # true speech label -> predicted label -> count
     speech_accuracy: float
+    music_confusion: dict[str, dict[str, int]]  # true music label -> predicted label -> count
+    music_accuracy: float  # top-1: the track's most probable mood is its label
     chance: dict[str, float]  # the same metrics for uniformly random rankings of this catalogue
     model_version: str = ""
 
@@ -71,6 +73,8 @@ class Evaluation:
             "n_catalogue": self.report.n_catalogue,
             "speech_accuracy": self.speech_accuracy,
             "confusion": self.confusion,
+            "music_accuracy": self.music_accuracy,
+            "music_confusion": self.music_confusion,
             "chance": self.chance,
             "model_version": self.model_version,
         }
@@ -117,6 +121,8 @@ def score(queries: EmbeddedSet, catalogue: EmbeddedSet, model_version: str = "")
         report=metrics.score_rankings(queries.labels, catalogue.labels, rankings),
         confusion=metrics.confusion_matrix(queries.labels, queries.predicted),
         speech_accuracy=metrics.accuracy(queries.labels, queries.predicted),
+        music_confusion=metrics.confusion_matrix(catalogue.labels, catalogue.predicted),
+        music_accuracy=metrics.accuracy(catalogue.labels, catalogue.predicted),
         chance=metrics.chance_scores(queries.labels, catalogue.labels),
         model_version=model_version,
     )

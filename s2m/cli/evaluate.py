@@ -111,16 +111,17 @@ def format_report(report: dict[str, Any]) -> str:
     ]
     for label, row in report["per_label"].items():
         lines.append(f"{label:<12}{row['n_queries']:>5}{row['mrr']:>8.3f}{row['p_at_5']:>8.3f}{row['ndcg_at_5']:>8.3f}")
-    confusion = report["confusion"]
-    columns = list(next(iter(confusion.values())))
-    width = max(len(c) for c in columns) + 2
-    lines += [
-        "",
-        f"speech emotion accuracy {report['speech_accuracy']:.3f}; confusion (rows true, columns predicted):",
-        " " * 12 + "".join(f"{c:>{width}}" for c in columns),
-    ]
-    for label, counts in confusion.items():
-        lines.append(f"{label:<12}" + "".join(f"{counts[c]:>{width}}" for c in columns))
+    for kind in ("speech", "music"):
+        confusion = report["confusion" if kind == "speech" else "music_confusion"]
+        columns = list(next(iter(confusion.values())))
+        width = max(len(c) for c in columns) + 2
+        lines += [
+            "",
+            f"{kind} emotion accuracy {report[f'{kind}_accuracy']:.3f}; confusion (rows true, columns predicted):",
+            " " * 12 + "".join(f"{c:>{width}}" for c in columns),
+        ]
+        for label, counts in confusion.items():
+            lines.append(f"{label:<12}" + "".join(f"{counts[c]:>{width}}" for c in columns))
     return "\n".join(lines)
 
 

@@ -23,7 +23,7 @@ def test_evaluate_json_reports_every_metric(model_dir, query_tree, catalogue_tre
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert (report["n_queries"], report["n_catalogue"]) == (9, 10)
-    for key in ("mrr", "p_at_5", "ndcg_at_5", "ndcg_at_5_hard", "speech_accuracy"):
+    for key in ("mrr", "p_at_5", "ndcg_at_5", "ndcg_at_5_hard", "speech_accuracy", "music_accuracy"):
         assert isinstance(report[key], float) and 0.0 <= report[key] <= 1.0, key
     # Every emotion pair in the vocabulary is less than 1 apart in the VA plane, so sim@5 is positive.
     assert 0.0 < report["sim_at_5"] <= 1.0
@@ -33,6 +33,9 @@ def test_evaluate_json_reports_every_metric(model_dir, query_tree, catalogue_tre
     assert [row["n_queries"] for row in report["per_label"].values()] == [2, 2, 2, 3]
     assert set(report["confusion"]) == {"angry", "happy", "neutral", "sad"}
     assert sum(sum(row.values()) for row in report["confusion"].values()) == 9
+    music = report["music_confusion"]
+    assert sum(sum(row.values()) for row in music.values()) == 10
+    assert report["music_accuracy"] == pytest.approx(sum(row.get(label, 0) for label, row in music.items()) / 10)
     assert report["model_version"]
     # The chance level (random rankings of the same catalogue) comes with every report.
     assert all(0.0 <= report["chance"][key] <= 1.0 for key in ("mrr", "p_at_5", "ndcg_at_5"))
@@ -42,7 +45,7 @@ def test_evaluate_prints_tables_by_default(model_dir, query_tree, catalogue_tree
     result = run("evaluate", "--model", model_dir, "--queries", query_tree, "--catalogue", catalogue_tree)
     assert result.exit_code == 0, result.output
     assert "9 speech queries, 10 music tracks" in result.stdout
-    for title in ("MRR", "P@5", "nDCG@5", "sim@5", "confusion"):
+    for title in ("MRR", "P@5", "nDCG@5", "sim@5", "speech emotion accuracy", "music emotion accuracy"):
         assert title in result.stdout
 
 
