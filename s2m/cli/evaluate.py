@@ -67,6 +67,7 @@ def _load_model(model_dir: Path | None, device: str) -> Any:
 )
 @click.option("--device", default="cpu", show_default=True, help="Torch device for the model.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
+@click.option("--markdown", is_flag=True, help="Print Markdown tables (for a model card) instead of plain text.")
 def evaluate(
     model_dir: Path | None,
     queries_dir: Path | None,
@@ -76,6 +77,7 @@ def evaluate(
     batch_size: int,
     device: str,
     as_json: bool,
+    markdown: bool,
 ) -> None:
     """Rank the whole music catalogue for every speech query and report retrieval metrics."""
     from ml.evaluation.dataset import DatasetError
@@ -94,8 +96,48 @@ def evaluate(
         result = evaluate_clips(_load_model(model_dir, device), queries, catalogue, batch_size=batch_size)
     except (DatasetError, ClipError) as exc:
         raise click.ClickException(str(exc)) from None
+    if as_json and markdown:
+        raise click.UsageError("give --json or --markdown, not both")
     report = result.to_dict()
-    click.echo(json.dumps(report, indent=2) if as_json else format_report(report))
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    else:
+        click.echo(format_markdown(report) if markdown else format_report(report))
+
+
+def format_markdown(report: dict[str, Any]) -> str:
+    """Render an evaluation report as Markdown tables: metrics against chance, per speech label, and both
+    modalities' top-1 accuracy with their confusion."""
+    lines = [
+        f"{report['n_queries']} speech queries ranked against {report['n_catalogue']} music tracks.",
+        "",
+        "| metric | model | random ranking |",
+        "|---|---|---|",
+        *(f"| {title} | {report[key]:.3f} | {report['chance'][key]:.3f} |" for key, title in METRIC_TITLES.items()),
+        f"| speech top-1 accuracy | {report['speech_accuracy']:.3f} | |",
+        f"| music top-1 accuracy | {report['music_accuracy']:.3f} | |",
+        "",
+        "| speech label | queries | MRR | P@5 | nDCG@5 |",
+        "|---|---|---|---|---|",
+    ]
+    for label, row in report["per_label"].items():
+        lines.append(
+            f"| {label} | {row['n_queries']} | {row['mrr']:.3f} | {row['p_at_5']:.3f} | {row['ndcg_at_5']:.3f} |"
+        )
+    for kind, key in (("speech", "confusion"), ("music", "music_confusion")):
+        confusion = report[key]
+        columns = list(next(iter(confusion.values())))
+        lines += [
+            "",
+            f"{kind.capitalize()} confusion (rows: true label, columns: predicted; last column: top-1 accuracy):",
+            "",
+            f"| {kind} | " + " | ".join(columns) + " | accuracy |",
+            "|---" * (len(columns) + 2) + "|",
+        ]
+        for label, counts in confusion.items():
+            right = counts.get(label, 0) / max(1, sum(counts.values()))
+            lines.append(f"| {label} | " + " | ".join(str(counts[c]) for c in columns) + f" | {right:.2f} |")
+    return "\n".join(lines)
 
 
 def format_report(report: dict[str, Any]) -> str:

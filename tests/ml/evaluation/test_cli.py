@@ -49,6 +49,18 @@ def test_evaluate_prints_tables_by_default(model_dir, query_tree, catalogue_tree
         assert title in result.stdout
 
 
+def test_evaluate_prints_markdown_for_a_model_card(model_dir, query_tree, catalogue_tree):
+    args = ["evaluate", "--model", model_dir, "--queries", query_tree, "--catalogue", catalogue_tree]
+    result = run(*args, "--markdown")
+    assert result.exit_code == 0, result.output
+    assert "| metric | model | random ranking |" in result.stdout and "| music top-1 accuracy |" in result.stdout
+    assert "| speech label | queries | MRR | P@5 | nDCG@5 |" in result.stdout
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| sad |")]
+    assert len(rows) == 3  # the per-label row and a row in each confusion table
+    both = run(*args, "--markdown", "--json")
+    assert both.exit_code == 2 and "not both" in both.output
+
+
 def test_evaluate_corpus_split(model_dir, tmp_path):
     write_tree(tmp_path / "corpus" / "speech" / "test", ["sad", "happy"], 1, SPEECH_RATE, 1.0)
     write_tree(tmp_path / "corpus" / "music" / "test", ["sad", "happy", "scary"], 1, MUSIC_RATE, 2.0)
