@@ -61,6 +61,8 @@ class HeadsConfig:
     # Music features cost the most: a sample of a large generated corpus keeps a run short.
     max_music_per_label: int | None = None
     max_speech_per_label: int | None = None
+    # Within a label, corpora are drawn in proportion to these weights (by the corpus folder's name; 1 if absent).
+    corpus_weights: dict[str, float] = field(default_factory=dict)
     patience: int = 4  # epochs without a better valid score before stopping
     pretrained: PretrainedConfig = field(default_factory=PretrainedConfig)
     name: str = "s2m-pretrained"
@@ -70,6 +72,8 @@ class HeadsConfig:
         for key in ("epochs", "steps_per_epoch", "batch_size", "music_batch_size", "speech_views", "patience"):
             if getattr(self, key) < 1:
                 raise ValueError(f"{key} must be at least 1, got {getattr(self, key)}")
+        if any(weight <= 0 for weight in self.corpus_weights.values()):
+            raise ValueError(f"corpus weights must be positive, got {self.corpus_weights}")
         for key in ("max_music_per_label", "max_speech_per_label"):
             if getattr(self, key) is not None and getattr(self, key) < 1:
                 raise ValueError(f"{key} must be at least 1, got {getattr(self, key)}")
@@ -184,17 +188,20 @@ class FeatureStore:
 
 
 class CorpusBalancedDraw:
-    """Labels uniformly, then corpora uniformly within the label, then a clip."""
+    """Labels uniformly, then a corpus within the label (uniformly, or by weight), then a clip."""
 
-    def __init__(self, clips: Sequence[FeatureClip]):
+    def __init__(self, clips: Sequence[FeatureClip], weights: dict[str, float] | None = None):
         self.groups: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
         for index, clip in enumerate(clips):
             self.groups[clip.label][clip.corpus].append(index)
         self.labels = sorted(self.groups)
+        self.weights = weights or {}
 
     def draw(self, label: str, generator: torch.Generator) -> int:
         corpora = sorted(self.groups[label])
-        items = self.groups[label][corpora[_pick(len(corpora), generator)]]
+        weights = torch.tensor([self.weights.get(name, 1.0) for name in corpora])
+        corpus = corpora[int(torch.multinomial(weights, 1, generator=generator))]
+        items = self.groups[label][corpus]
         return items[_pick(len(items), generator)]
 
 
@@ -228,7 +235,7 @@ class HeadsTrainer:
                 raise ValueError(
                     f"no {modality} clips in the train splits of {', '.join(c.name for c in self.corpora)}"
                 )
-        self.draw = {m: CorpusBalancedDraw(items) for m, items in self.train.items()}
+        self.draw = {m: CorpusBalancedDraw(items, config.corpus_weights) for m, items in self.train.items()}
         labels = model_config.labels
         self.label_index = {label: i for i, label in enumerate(labels)}
         self.allowed = {

@@ -81,6 +81,13 @@ MODALITIES = ("audio", "text", "fusion")
     help="pretrained: at most this many speech clips per split and label of each corpus (a seeded sample).",
 )
 @click.option(
+    "--corpus-weight",
+    "corpus_weights",
+    multiple=True,
+    metavar="NAME=WEIGHT",
+    help="pretrained: within a label, draw the corpus folder NAME this much more often (default 1 each); repeatable.",
+)
+@click.option(
     "--speech-views",
     default=None,
     type=click.IntRange(min=1),
@@ -151,6 +158,7 @@ def train(
     music_statistics: str | None,
     max_music_per_label: int | None,
     max_speech_per_label: int | None,
+    corpus_weights: tuple[str, ...],
     speech_views: int | None,
     out_dir: Path,
     method: str,
@@ -184,6 +192,7 @@ def train(
             speech_views=speech_views,
             max_music_per_label=max_music_per_label,
             max_speech_per_label=max_speech_per_label,
+            corpus_weights=_weights(corpus_weights) or None,
             threads=threads,
             pretrained={
                 "whisper_layer": whisper_layer,
@@ -224,6 +233,19 @@ def train(
     click.echo(f"wrote model {version} to {model_dir}")
 
 
+def _weights(pairs: tuple[str, ...]) -> dict[str, float]:
+    weights = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        try:
+            weights[name] = float(value)
+        except ValueError:
+            raise click.BadParameter(f"{pair!r} is not NAME=WEIGHT", param_hint="--corpus-weight") from None
+        if not name or weights[name] <= 0:
+            raise click.BadParameter(f"{pair!r}: a corpus name and a positive weight", param_hint="--corpus-weight")
+    return weights
+
+
 def _train_heads(corpus_dirs: tuple[Path, ...], out_dir: Path, feature_cache: Path | None, **options) -> None:
     """``--encoders pretrained``: heads on frozen Whisper and musicnn (ml/training/heads.py)."""
     from ml.model.config import PretrainedConfig
@@ -237,7 +259,10 @@ def _train_heads(corpus_dirs: tuple[Path, ...], out_dir: Path, feature_cache: Pa
     words.append(f"--out {shown_path(out_dir)}")
     for key, value in {**overrides, **pretrained}.items():
         flag = "--" + HEADS_FLAGS.get(key, key).replace("_", "-")
-        words += [f"{flag} {v}" for v in value] if isinstance(value, tuple) else [f"{flag} {value}"]
+        if isinstance(value, dict):
+            words += [f"{flag} {k}={v:g}" for k, v in value.items()]
+        else:
+            words += [f"{flag} {v}" for v in value] if isinstance(value, tuple) else [f"{flag} {value}"]
     try:
         model_dir = train_heads(
             corpus_dirs,
@@ -258,4 +283,5 @@ HEADS_FLAGS = {
     "musicnn_models": "musicnn_model",
     "musicnn_patch_hop_seconds": "patch_hop",
     "musicnn_outputs": "musicnn_output",
+    "corpus_weights": "corpus_weight",
 }
