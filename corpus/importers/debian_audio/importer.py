@@ -31,7 +31,15 @@ from backend.core.audio import AudioError, decode_audio, resample
 from corpus.build import CorpusError, prepare_output
 from corpus.datacard import summary
 from corpus.importers.common import SourceClip, require_dir
-from corpus.importers.debian_audio.sources import NOT_USED, ROLES, AudioSource, Exclusion, Rule, sources_for
+from corpus.importers.debian_audio.sources import (
+    HEDGEWARS_TRAIN_PACKS,
+    NOT_USED,
+    ROLES,
+    AudioSource,
+    Exclusion,
+    Rule,
+    sources_for,
+)
 from ml.manifest import SAMPLE_RATES, ManifestRow, make_row, write_manifest
 
 AUDIO_SUFFIXES: tuple[str, ...] = (".ogg", ".wav", ".mp3", ".flac", ".opus")
@@ -325,27 +333,36 @@ def render_card(
     """CORPUS.md: per package its version, licence, rules, counts, skipped and unlabelled files."""
     title = "Real-audio benchmark" if role == "benchmark" else "Real-audio training set"
     packages = list(dict.fromkeys(s.package for s in sources))
+    without = " --no-unlabelled" if role == "train" and not log.unlabelled else ""
     lines = [
         f"# {title}: music and voices from Debian packages",
         "",
-        f"Made by `bash scripts/fetch_real_audio.sh` then `s2m corpus import debian-audio data/real --set {role}` "
-        f"in {seconds_taken:.0f} s. Packages: {', '.join(packages)}.",
+        f"Made by `bash scripts/fetch_real_audio.sh` then `s2m corpus import debian-audio data/real --set {role}"
+        f"{without}` in {seconds_taken:.0f} s. Packages: {', '.join(packages)}.",
         "",
     ]
+    train_packs = ", ".join(HEDGEWARS_TRAIN_PACKS)
     if role == "benchmark":
         lines += [
-            "These packages are held out: never use them for training, model selection or tuning. Every "
-            "recording is whole (music tracks as the catalogue would hold them) and in the `test` split. "
-            "Their unlabelled audio is not written.",
+            "These packages are held out: never use them for training, model selection or tuning. The one "
+            f"exception is Hedgewars' voice packs in other languages ({train_packs}), which are left out "
+            "here and train: the benchmark keeps the English packs. Every recording is whole (music tracks "
+            "as the catalogue would hold them) and in the `test` split. Their unlabelled audio is not written.",
             "",
         ]
     else:
+        unlabelled_text = (
+            f"Audio no rule labels is in `{UNLABELLED_DIR}/` and listed in `{UNLABELLED_LIST}`."
+            if log.unlabelled
+            else "Audio no rule labels was not written (`--no-unlabelled`)."
+        )
         lines += [
-            f"None of the benchmark packages is here. Split groups are music tracks and speakers: each "
-            f"label's groups go {1 - VALID_FRACTION:.0%} to train and {VALID_FRACTION:.0%} to valid (none to "
-            f"valid under 3 groups). Music tracks of {1.5 * CROP_SECONDS:g} s or more are cut into up to "
-            f"{MAX_CROPS} crops of {CROP_SECONDS:g} s spread over the track (the manifest's group is the track). "
-            f"Audio no rule labels is in `{UNLABELLED_DIR}/` and listed in `{UNLABELLED_LIST}`.",
+            "Of the benchmark packages only Hedgewars' voice packs in other languages are here "
+            f"({train_packs}); never an English pack, not even as unlabelled audio. Split groups are music "
+            f"tracks and speakers: each label's groups go {1 - VALID_FRACTION:.0%} to train and "
+            f"{VALID_FRACTION:.0%} to valid (none to valid under 3 groups). Music tracks of "
+            f"{1.5 * CROP_SECONDS:g} s or more are cut into up to {MAX_CROPS} crops of {CROP_SECONDS:g} s "
+            f"spread over the track (the manifest's group is the track). {unlabelled_text}",
             "",
         ]
     lines += [
