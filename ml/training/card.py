@@ -264,7 +264,7 @@ classifier and the valence/arousal head were trained here ({trained_parameters:,
   head on detached vectors.
 - Training: up to {config.epochs} epochs of {config.steps_per_epoch} steps, {config.batch_size} speech anchors
   and {config.music_batch_size} music tracks per step, labels drawn uniformly and, within a label, corpora
-  uniformly; AdamW lr {config.learning_rate}; {config.speech_views} feature views per speech clip (the clip,
+  by weight (1 unless `--corpus-weight` says otherwise); AdamW lr {config.learning_rate}; {config.speech_views} feature views per speech clip (the clip,
   then copies with speed, pitch, reverb, band-limit, noise and gain augmentation); best epoch {best_epoch},
   chosen on the valid splits only (mean over corpora of nDCG@5 + music top-1 accuracy).
 - Wall time: {seconds / 60:.1f} min (feature extraction included).
