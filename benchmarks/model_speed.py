@@ -18,7 +18,6 @@ not depend on the weights).
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import platform
 import sys
@@ -95,10 +94,14 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     model_dir = args.model or Settings.from_env({}).model_dir
-    buffer = io.BytesIO()
-    sf.write(buffer, music_like(args.track_seconds, seed=3), INGEST_RATE, format="OGG", subtype="VORBIS")
-    track = buffer.getvalue()
     with tempfile.TemporaryDirectory() as scratch:
+        # In one-second blocks: libsndfile's Vorbis encoder crashes when handed minutes of audio at once.
+        path = Path(scratch) / "track.ogg"
+        samples = music_like(args.track_seconds, seed=3)
+        with sf.SoundFile(path, "w", INGEST_RATE, 2, format="OGG", subtype="VORBIS") as out:
+            for start in range(0, len(samples), INGEST_RATE):
+                out.write(samples[start : start + INGEST_RATE])
+        track = path.read_bytes()
         baseline_dir = args.baseline or write_untrained_model(Path(scratch) / "compact")
         models = {"model": load_model(model_dir), "baseline": load_model(baseline_dir)}
         results = {name: measure(m, track, args.track_seconds, args.repeats) for name, m in models.items()}
