@@ -167,7 +167,12 @@ class FeatureStore:
     def _key(self, corpus_dir: Path) -> str:
         manifest = hashlib.sha256((corpus_dir / "manifest.csv").read_bytes()).hexdigest()
         config = json.dumps(
-            {"manifest": manifest, "pretrained": asdict(self.model.config.pretrained), "views": self.speech_views},
+            {
+                "manifest": manifest,
+                "pretrained": asdict(self.model.config.pretrained),
+                "views": self.speech_views,
+                "seed": self.seed,  # the augmented views depend on it
+            },
             sort_keys=True,
         )
         return hashlib.sha256(config.encode()).hexdigest()[:16]
@@ -254,25 +259,23 @@ class HeadsTrainer:
         self.network.eval()
         return EmotionModel(self.network, "training", torch.device("cpu"))
 
-    def _batch(self, modality: str, labels: list[str]) -> tuple[torch.Tensor, list[str]]:
+    def _batch(self, modality: str, labels: list[str]) -> torch.Tensor:
+        """One clip of each label (a random view of it): (len(labels), out_dim) features."""
         rows = []
         for label in labels:
             views = self.train[modality][self.draw[modality].draw(label, self.generator)].views
             rows.append(views[_pick(views.shape[0], self.generator)])
-        return torch.stack(rows), labels
+        return torch.stack(rows)
 
     def step(self) -> dict[str, float]:
         config, net = self.config, self.network
         net.train()
-        music_labels = [self.draw["music"].labels[_pick(len(self.draw["music"].labels), self.generator)]]
-        music_labels += [
-            self.draw["music"].labels[_pick(len(self.draw["music"].labels), self.generator)]
-            for _ in range(config.music_batch_size - 1)
-        ]
+        moods = self.draw["music"].labels
+        music_labels = [moods[_pick(len(moods), self.generator)] for _ in range(config.music_batch_size)]
         answerable = [s for s in self.speech_labels if SPEECH_TO_MUSIC[s] & set(music_labels)]
         speech_labels = [answerable[_pick(len(answerable), self.generator)] for _ in range(config.batch_size)]
-        music, _ = self._batch("music", music_labels)
-        speech, _ = self._batch("speech", speech_labels)
+        music = self._batch("music", music_labels)
+        speech = self._batch("speech", speech_labels)
         z_speech = net.embed_speech_features(speech)
         z_music = net.embed_music_features(music)
         targets = {
