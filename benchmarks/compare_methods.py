@@ -6,7 +6,7 @@ against the music test split as catalogue, and prints MRR / P@5 / nDCG@5 (mean Â
 the chance level of random rankings of the same split, and the numbers the paper publishes for
 IEMOCAP (docs/method.md#reference-numbers), then the same as one JSON object.
 
-    PYTHONPATH=$PWD nice -n 5 python benchmarks/compare_methods.py --corpus /work/data/corpus_small \\
+    PYTHONPATH=$PWD nice -n 5 python benchmarks/compare_methods.py --corpus data/corpus_small \\
         --seeds 0 1 2 --work-dir /tmp/s2m-compare
 """
 
@@ -111,7 +111,7 @@ def format_table(rows: list[dict], chance: dict[str, float], corpus_dir: Path) -
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", type=Path, default=Path("/work/data/corpus_small"))
+    parser.add_argument("--corpus", type=Path, required=True, help="corpus directory (s2m corpus build)")
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
     parser.add_argument("--modalities", nargs="+", choices=MODALITIES, default=list(MODALITIES))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
