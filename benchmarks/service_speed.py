@@ -48,7 +48,7 @@ from s2m.local_stack import LocalStack
 RATE = 44100
 FILL_BATCH = 5000
 UPLOADERS = 8
-UNLIMITED = "1000000000/minute"
+UNLIMITED = "999999999/minute"  # the largest count a limit may give (nine digits)
 
 
 def music_file(seed: int, seconds: float) -> bytes:
