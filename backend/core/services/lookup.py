@@ -1,4 +1,4 @@
-"""Finding a row by the id in a URL; anything unknown (or not even a UUID) is "not found".
+"""Finding a row by the id in a URL; anything unknown (or not even a UUID) is "not found"; undoing a row.
 
 A row of another catalogue is "not found" too, with the very same message, so a caller cannot tell
 another catalogue's id from one that does not exist.
@@ -31,3 +31,12 @@ def get_row(ctx: ServiceContext, model: type[Row], row_id: uuid.UUID, what: str,
     if row is None or row.catalogue_id != catalogue_id:  # type: ignore[attr-defined]
         raise NotFoundError(f"no {what} with id '{row_id}'")
     return row
+
+
+def delete_row(ctx: ServiceContext, model: type, row_id: uuid.UUID) -> None:
+    """Delete a just-committed row again (its upload could not be published); gone already is fine."""
+    with ctx.db.session() as session:
+        row = session.get(model, row_id)
+        if row is not None:
+            session.delete(row)
+            session.commit()

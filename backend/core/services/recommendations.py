@@ -10,7 +10,7 @@ from typing import BinaryIO
 from backend.core.domain.filters import RecommendationForm
 from backend.core.domain.work import FINISHED_STATUSES, QUEUED
 from backend.core.services.context import ServiceContext
-from backend.core.services.lookup import get_row, parse_id
+from backend.core.services.lookup import delete_row, get_row, parse_id
 from backend.core.services.search import require_ready_tracks
 from backend.core.services.uploads import accept_audio, publish_or_undo, staged_upload
 from backend.core.storage.models import RecommendationRequest
@@ -48,16 +48,8 @@ def create_recommendation_request(
         with ctx.db.session() as session:
             session.add(request)
             session.commit()
-        publish_or_undo(ctx.media, MEDIA_KIND, staged, lambda: _delete_row(ctx, request.id))
+        publish_or_undo(ctx.media, MEDIA_KIND, staged, lambda: delete_row(ctx, RecommendationRequest, request.id))
     return request, ctx.queue.answer_request(request.id)
-
-
-def _delete_row(ctx: ServiceContext, request_id: uuid.UUID) -> None:
-    with ctx.db.session() as session:
-        row = session.get(RecommendationRequest, request_id)
-        if row is not None:
-            session.delete(row)
-            session.commit()
 
 
 def get_request(ctx: ServiceContext, catalogue_id: uuid.UUID, request_id: uuid.UUID) -> RecommendationRequest:

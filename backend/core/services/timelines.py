@@ -14,7 +14,7 @@ from sqlalchemy import select
 from backend.core.domain.filters import TimelineForm
 from backend.core.domain.work import FINISHED_STATUSES, QUEUED, READY
 from backend.core.services.context import ServiceContext
-from backend.core.services.lookup import get_row
+from backend.core.services.lookup import delete_row, get_row
 from backend.core.services.recommendations import POLL_INTERVAL_SECONDS
 from backend.core.services.uploads import accept_audio, publish_or_undo, staged_upload
 from backend.core.storage.models import Timeline
@@ -54,16 +54,8 @@ def create_timeline(
         with ctx.db.session() as session:
             session.add(timeline)
             session.commit()
-        publish_or_undo(ctx.media, MEDIA_KIND, staged, lambda: _delete_row(ctx, timeline.id))
+        publish_or_undo(ctx.media, MEDIA_KIND, staged, lambda: delete_row(ctx, Timeline, timeline.id))
     return timeline, ctx.queue.timeline_chunk(timeline.id)
-
-
-def _delete_row(ctx: ServiceContext, timeline_id: uuid.UUID) -> None:
-    with ctx.db.session() as session:
-        row = session.get(Timeline, timeline_id)
-        if row is not None:
-            session.delete(row)
-            session.commit()
 
 
 def progress_percent(timeline: Timeline) -> float:

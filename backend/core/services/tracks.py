@@ -19,7 +19,7 @@ from backend.core.domain.work import QUEUED
 from backend.core.services.context import ServiceContext
 from backend.core.services.errors import InvalidInputError, QuotaExceededError
 from backend.core.services.keys import record
-from backend.core.services.lookup import get_row, parse_id
+from backend.core.services.lookup import delete_row, get_row, parse_id
 from backend.core.services.model_versions import all_collections
 from backend.core.services.uploads import accept_audio, publish_or_undo, staged_upload
 from backend.core.storage.models import Track, TrackTag
@@ -102,16 +102,8 @@ def ingest_track(
                 if existing is None:
                     raise
                 return IngestResult(existing, created=False, enqueued=False)
-        publish_or_undo(ctx.media, MEDIA_KIND, staged, lambda: _delete_row(ctx, track.id))
+        publish_or_undo(ctx.media, MEDIA_KIND, staged, lambda: delete_row(ctx, Track, track.id))
     return IngestResult(track, created=True, enqueued=ctx.queue.embed_track(track.id))
-
-
-def _delete_row(ctx: ServiceContext, track_id: uuid.UUID) -> None:
-    with ctx.db.session() as session:
-        row = session.get(Track, track_id)
-        if row is not None:
-            session.delete(row)
-            session.commit()
 
 
 def get_track(ctx: ServiceContext, catalogue_id: uuid.UUID, track_id: uuid.UUID) -> Track:
